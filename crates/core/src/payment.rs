@@ -1,0 +1,177 @@
+//! Payments: the [`Payment`] trait every rail implements (MPP/Tempo, x402 on Base, Solana,
+//! MegaETH) and the types the gateway passes between 402, verify and settle.
+//!
+//! Order in the gateway: validate and price → [`Payment::offers`] (the 402) →
+//! [`Payment::verify`] (no state change) → [`Payment::settle`] → act → receipt.
+//! Settlement has three outcomes ([`SettleOutcome`]); `Unknown` is never a failure.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, TokenAmount, Usd, WalletAddress};
+
+/// What the payer is asked to pay for one request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charge {
+    /// Price in USD (from the [`crate::billing::Quote`] total).
+    pub amount: Usd,
+    /// The HTTP method and path the charge is for, e.g. `POST /api/machines`.
+    pub route: String,
+    /// Absolute URL of the resource (x402 `resource`).
+    pub resource_url: String,
+    /// Human-readable description.
+    pub description: String,
+    /// SHA-256 of the request body, hex, binding the payment to it (MPP `digest`).
+    pub body_sha256: Option<String>,
+}
+
+/// One offer of a rail, in that rail's wire form; the gateway assembles one 402 from all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "protocol", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Offer {
+    /// An MPP challenge: the value of one `WWW-Authenticate: Payment …` header.
+    Mpp {
+        /// Header value.
+        www_authenticate: String,
+    },
+    /// An x402 `PaymentRequirements` entry (v2 shape) for the `accepts` list.
+    X402 {
+        /// The requirements JSON.
+        requirements: serde_json::Value,
+    },
+}
+
+/// A payment proof as received, before verification.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credential {
+    /// MPP: the `Authorization: Payment …` value after the scheme.
+    Mpp {
+        /// base64url JSON credential.
+        encoded: String,
+    },
+    /// x402: the decoded `PaymentPayload` JSON from `X-PAYMENT` (v1) or `PAYMENT-SIGNATURE` (v2).
+    X402 {
+        /// `1` or `2`.
+        version: u8,
+        /// The payload JSON.
+        payload: serde_json::Value,
+    },
+}
+
+impl fmt::Debug for Credential {
+    /// Credentials are bearer proofs: `Debug` never prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Mpp { .. } => f.write_str("Credential::Mpp([redacted])"),
+            Credential::X402 { version, .. } => {
+                write!(f, "Credential::X402(v{version}, [redacted])")
+            }
+        }
+    }
+}
+
+/// Which rail, network and asset a payment used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RailInfo {
+    /// Rail id, e.g. `tempo`, `base`, `solana`, `megaeth`, `credits`.
+    pub rail: String,
+    /// Network id: CAIP-2 (`eip155:8453`, `solana:…`) or the Tempo chain id.
+    pub network: String,
+    /// Asset: token contract or mint address.
+    pub asset: String,
+    /// Token decimals.
+    pub decimals: u8,
+}
+
+/// A credential that passed verification (nothing has moved yet).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verified {
+    /// The rail.
+    pub rail: RailInfo,
+    /// The **verified** payer: the signer of the transaction or authorisation.
+    pub payer: WalletAddress,
+    /// Amount in token base units.
+    pub amount: TokenAmount,
+    /// Amount in USD.
+    pub amount_usd: Usd,
+    /// SHA-256 (hex) of the credential: the replay key.
+    pub fingerprint: String,
+    /// The challenge id it answers, when the rail has one.
+    pub challenge_id: Option<String>,
+    /// Rail-private data `settle` needs (e.g. the signed transaction).
+    pub settlement: serde_json::Value,
+}
+
+/// The result of settling.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SettleOutcome {
+    /// Funds moved: the transaction reference (hash or signature).
+    Settled {
+        /// Transaction reference.
+        reference: String,
+    },
+    /// The chain or rail refused; nothing moved.
+    Rejected {
+        /// Why, in the rail's terms.
+        reason: String,
+    },
+    /// Broadcast but not confirmed: may still settle. Recorded and reconciled later.
+    Unknown {
+        /// Transaction reference to reconcile.
+        reference: String,
+    },
+}
+
+/// A payment rail.
+#[async_trait]
+pub trait Payment: Send + Sync + fmt::Debug {
+    /// The rail this verifier handles.
+    fn rail(&self) -> &RailInfo;
+
+    /// The offers for `charge` (one or more per rail, e.g. one per Tempo currency).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] when the amount cannot be expressed on this rail.
+    fn offers(&self, charge: &Charge) -> Result<Vec<Offer>>;
+
+    /// Whether `credential` is addressed to this rail (protocol, network, scheme).
+    fn accepts(&self, credential: &Credential) -> bool;
+
+    /// Verifies `credential` against `charge` without changing any state.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::PaymentRequired`] with the rail's reason when the proof is invalid;
+    /// temporary errors when the chain cannot be reached.
+    async fn verify(&self, credential: &Credential, charge: &Charge) -> Result<Verified>;
+
+    /// Settles a verified payment.
+    ///
+    /// # Errors
+    /// Only for faults before anything was broadcast; a broadcast whose outcome is not known
+    /// is `Ok(SettleOutcome::Unknown)`.
+    async fn settle(&self, verified: &Verified) -> Result<SettleOutcome>;
+
+    /// Asks the chain for the final outcome of an `Unknown` settlement.
+    async fn reconcile(&self, reference: &str) -> Result<SettleOutcome>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted_in_debug() {
+        let c = Credential::Mpp { encoded: "eyJzZWNyZXQiOiJ4In0".into() };
+        assert_eq!(format!("{c:?}"), "Credential::Mpp([redacted])");
+        let x = Credential::X402 { version: 2, payload: serde_json::json!({"signature": "0xdead"}) };
+        assert!(!format!("{x:?}").contains("dead"));
+    }
+
+    #[allow(dead_code)]
+    fn object_safe(_: &dyn Payment) {}
+}

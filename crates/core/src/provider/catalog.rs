@@ -1,0 +1,123 @@
+//! Catalog types: what a provider sells and what it costs **the operator** (provider cost,
+//! before margin). Sale prices come from [`crate::billing::Billing`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::Usd;
+
+/// A provider's catalog.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Sizes (Fly guest presets) or plans (DigitalOcean size slugs, Vultr plan ids).
+    pub sizes: Vec<SizeOffer>,
+    /// Regions.
+    pub regions: Vec<Region>,
+    /// Images (OS or container images the provider offers by id).
+    pub images: Vec<Image>,
+}
+
+/// CPU class of a machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuKind {
+    /// Shared vCPUs (Fly `shared`, DigitalOcean basic).
+    Shared,
+    /// Dedicated vCPUs (Fly `performance`, DigitalOcean CPU-optimised).
+    Performance,
+}
+
+/// GPU details of a size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    /// Number of GPUs (fractions of a GPU are expressed by `vram_gb`).
+    pub count: u32,
+    /// Model, e.g. `"NVIDIA A100"`.
+    pub model: String,
+    /// GPU memory in **GB**.
+    pub vram_gb: u32,
+}
+
+/// The period a [`Rate`] is quoted for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RatePeriod {
+    /// Per minute.
+    Minute,
+    /// Per hour (60 minutes).
+    Hour,
+    /// Per month, counted as 730 hours (43 800 minutes) as DigitalOcean and Vultr do.
+    Month,
+}
+
+impl RatePeriod {
+    /// Length of the period in **minutes**.
+    pub fn minutes(&self) -> u64 {
+        match self {
+            RatePeriod::Minute => 1,
+            RatePeriod::Hour => 60,
+            RatePeriod::Month => 43_800,
+        }
+    }
+}
+
+/// A recurring price: `amount` USD per `per`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rate {
+    /// USD per period.
+    pub amount: Usd,
+    /// The period.
+    pub per: RatePeriod,
+}
+
+/// What the provider charges the operator for one unit: a one-off amount and a rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderCost {
+    /// One-off USD cost at creation (usually zero).
+    pub setup: Usd,
+    /// Recurring USD cost.
+    pub rate: Rate,
+}
+
+/// One size or plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SizeOffer {
+    /// The provider's id: a Fly preset like `shared-cpu-1x`, a DigitalOcean slug
+    /// (`s-1vcpu-1gb`) or a Vultr plan (`vc2-1c-1gb`).
+    pub id: String,
+    /// CPU class, when the provider distinguishes it.
+    pub cpu_kind: Option<CpuKind>,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Memory in **MB**.
+    pub memory_mb: u32,
+    /// Disk in **GB**, when the size includes one.
+    pub disk_gb: Option<u32>,
+    /// GPU, when the size has one.
+    pub gpu: Option<GpuInfo>,
+    /// Provider cost (before margin).
+    pub cost: ProviderCost,
+    /// Region ids where it is offered (empty means every region).
+    pub regions: Vec<String>,
+}
+
+/// A region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    /// The provider's id, e.g. `sjc`, `nyc1`, `ewr`.
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Whether new resources can be created there now.
+    pub available: bool,
+}
+
+/// An image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// The provider's id or slug, e.g. `ubuntu-24-04-x64` or a Vultr `os_id` as a string.
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Family, e.g. `ubuntu`, `debian`.
+    pub family: Option<String>,
+}

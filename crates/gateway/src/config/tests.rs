@@ -1,0 +1,75 @@
+use std::io::Write;
+
+use super::*;
+
+fn load(toml: Option<&str>, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let file = toml.map(|t| {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(t.as_bytes()).unwrap();
+        f
+    });
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    Config::load_from(file.as_ref().map(|f| f.path()), env)
+}
+
+#[test]
+fn defaults_need_no_file() {
+    let c = load(None, &[]).unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8402");
+    assert_eq!(c.database_url().expose_secret(), "sqlite://data/gateway.db?mode=rwc");
+    assert!(c.providers.configured().is_empty());
+    assert_eq!(c.server.public_base(), "http://127.0.0.1:8402");
+}
+
+#[test]
+fn unknown_keys_are_errors_that_name_the_key() {
+    let e = load(Some("[server]\nlisen = \"0.0.0.0:1\"\n"), &[]).unwrap_err();
+    assert!(e.0.contains("server.lisen"), "{e}");
+    let e = load(Some("[providers.fly]\ntoken = \"t\"\norg_slug = \"o\"\nregion = \"x\"\n"), &[]).unwrap_err();
+    assert!(e.0.contains("providers.fly.region"), "{e}");
+    let e = load(None, &[("COMPUTE_GATEWAY_SERVER__TIMEOUT", "5")]).unwrap_err();
+    assert!(e.0.contains("server.timeout"), "{e}");
+    let e = load(Some("[sever]\n"), &[]).unwrap_err();
+    assert!(e.0.contains("sever"), "{e}");
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let c = load(
+        Some("[server]\nlisten = \"127.0.0.1:9000\"\nrequest_timeout_secs = 10\n[pricing]\nmargin = \"0.5\"\n"),
+        &[
+            ("COMPUTE_GATEWAY_SERVER__REQUEST_TIMEOUT_SECS", "7"),
+            ("COMPUTE_GATEWAY_CONFIG", "/ignored.toml"),
+            ("DATABASE_URL", "postgres://u:pw@localhost/db"),
+            ("UNRELATED", "x"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.server.listen.port(), 9000);
+    assert_eq!(c.server.request_timeout_secs, 7);
+    assert_eq!(c.pricing.margin.to_string(), "0.5");
+    assert_eq!(c.database_url().expose_secret(), "postgres://u:pw@localhost/db");
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    let c = load(
+        Some("[providers.fly]\ntoken = \"fo1_supersecret\"\norg_slug = \"personal\"\n[database]\nurl = \"postgres://u:hunter2@h/db\"\n"),
+        &[],
+    )
+    .unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("supersecret") && !shown.contains("hunter2"), "{shown}");
+    assert_eq!(c.providers.configured(), vec![ProviderId::Fly]);
+}
+
+#[test]
+fn semantic_errors_name_the_key() {
+    let e = load(Some("[database]\nurl = \"mysql://x\"\n"), &[]).unwrap_err();
+    assert!(e.0.starts_with("database.url"), "{e}");
+    let e = load(Some("[pricing]\nmargin = 0.25\n"), &[]).unwrap_err();
+    assert!(e.0.contains("pricing.margin"), "{e}");
+    let e = load(None, &[("COMPUTE_GATEWAY_SERVER__REQUEST_TIMEOUT_SECS", "0")]).unwrap_err();
+    assert!(e.0.contains("request_timeout_secs"), "{e}");
+    assert!(Config::load_from(Some(std::path::Path::new("/nonexistent/x.toml")), Vec::new()).is_err());
+}

@@ -1,0 +1,92 @@
+//! `compute-gateway` command line: `serve`, `migrate`, `config check`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use compute_gateway::config::Config;
+use tracing_subscriber::EnvFilter;
+
+/// Cloud compute for autonomous agents, paid per request with stablecoins.
+#[derive(Parser, Debug)]
+#[command(name = "compute-gateway", version, about)]
+struct Cli {
+    /// TOML configuration file (optional; defaults need none).
+    #[arg(long, global = true, env = "COMPUTE_GATEWAY_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigAction {
+    /// Load and validate the configuration, print it with secrets redacted, then exit.
+    Check,
+}
+
+/// Exit code for configuration errors.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => match runtime.block_on(compute_gateway::server::serve(config)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Migrate => match runtime.block_on(compute_gateway::server::open_store(&config)) {
+            Ok(store) => {
+                eprintln!("database migrated ({})", store.backend().as_str());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Config { action: ConfigAction::Check } => match compute_gateway::providers::build(&config) {
+            Ok(_) => {
+                eprintln!("configuration is valid:\n{config:#?}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("configuration error: {e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+    }
+}

@@ -1,0 +1,157 @@
+//! The HTTP server: router, middleware (body limit, timeout, CORS, problem+json for every
+//! error, tracing) and graceful shutdown.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::to_bytes;
+use axum::extract::Request;
+use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::{Config, ConfigError};
+use crate::problem::{PROBLEM_JSON, Problem};
+use crate::routes::{all_routes, router};
+use crate::state::AppState;
+
+/// Headers a browser-based agent must be able to read.
+pub const EXPOSED_HEADERS: [&str; 5] =
+    ["www-authenticate", "payment-receipt", "payment-required", "payment-response", "x-payment-response"];
+
+/// Largest error body carried over into a problem's `detail`.
+const MAX_DETAIL_BYTES: usize = 4096;
+
+/// Builds the state and the app for `config` over an opened, migrated store.
+///
+/// # Errors
+/// [`ConfigError`] when a configured provider cannot be built.
+pub fn app(config: Config, store: compute_store::Store) -> Result<Router, ConfigError> {
+    let providers = crate::providers::build(&config)?;
+    let routes = all_routes();
+    let specs = routes.iter().map(|r| r.spec.clone()).collect();
+    let router = router(&providers, routes);
+    let state = AppState::new(config, store, providers, specs);
+    Ok(with_middleware(router, &state).with_state(state))
+}
+
+fn with_middleware(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let server = &state.config().server;
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_headers(Any)
+        .expose_headers(EXPOSED_HEADERS.map(HeaderName::from_static));
+    // Layers wrap from the inside out: the problem+json rewrite sits outside the body limit and
+    // the timeout so their bare answers are rewritten too, and CORS outside everything.
+    router
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(server.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(server.request_timeout_secs),
+        ))
+        .layer(middleware::from_fn(problems_for_bare_errors))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Problem {
+    Problem::from_status(StatusCode::NOT_FOUND).with_detail(format!("no route for {method} {}", uri.path()))
+}
+
+/// Turns any error response that is not already problem+json (body-limit 413, timeout 503,
+/// axum's extractor rejections, 405) into RFC 9457 problem details, keeping its text as `detail`.
+async fn problems_for_bare_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_problem =
+        resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = to_bytes(body, MAX_DETAIL_BYTES)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let mut problem = Problem::from_status(status);
+    if !text.is_empty() {
+        problem = problem.with_detail(text);
+    } else if status == StatusCode::SERVICE_UNAVAILABLE {
+        problem = problem.with_detail("the request took longer than the gateway's per-request timeout");
+    }
+    let mut out = problem.into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+/// Opens the database (creating the SQLite file on first start) and applies migrations.
+///
+/// # Errors
+/// Database errors as text.
+pub async fn open_store(config: &Config) -> Result<compute_store::Store, String> {
+    let url = config.database_url();
+    let store = compute_store::Store::connect(url.expose_secret()).await.map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
+}
+
+/// Runs the gateway until SIGINT or SIGTERM, then drains in-flight requests.
+///
+/// # Errors
+/// Start-up failures (database, configuration, bind) as text.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let store = open_store(&config).await?;
+    let listen = config.server.listen;
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let backend = store.backend();
+    let app = app(config, store).map_err(|e| e.to_string())?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(%listen, database = backend.as_str(), "compute-gateway listening");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!(?grace, "shutting down; draining in-flight requests");
+        let _ = tx.send(());
+    });
+    let drained = async move {
+        let _ = rx.await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        res = server => res.map_err(|e| e.to_string()),
+        () = drained => {
+            tracing::warn!("grace period over; exiting with requests still in flight");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

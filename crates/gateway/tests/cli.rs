@@ -1,0 +1,105 @@
+//! The binary as a user runs it: `config check`, `migrate`, `serve` with no configuration
+//! file, and graceful shutdown on SIGTERM.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_compute-gateway");
+
+fn gateway(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir).env_remove("DATABASE_URL").env_remove("COMPUTE_GATEWAY_CONFIG").env("RUST_LOG", "warn");
+    c
+}
+
+#[test]
+fn config_check_rejects_unknown_keys_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::File::create(&path).unwrap().write_all(b"[server]\nlisten = \"127.0.0.1:0\"\nbody_limit = 5\n").unwrap();
+    let out = gateway(dir.path()).args(["--config", path.to_str().unwrap(), "config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.body_limit"), "{err}");
+
+    let out = gateway(dir.path()).args(["config", "check"]).env("COMPUTE_GATEWAY_DATABASE__URI", "x").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database.uri"));
+}
+
+#[test]
+fn config_check_accepts_defaults_and_redacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gateway(dir.path())
+        .args(["config", "check"])
+        .env("DATABASE_URL", "postgres://u:hunter2@localhost/x")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("configuration is valid") && !err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn a_provider_without_its_crate_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(&path, "[providers.vultr]\ntoken = \"v\"\n").unwrap();
+    let out = gateway(dir.path()).args(["--config", path.to_str().unwrap(), "config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("providers.vultr"));
+}
+
+#[test]
+fn migrate_creates_the_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gateway(dir.path()).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("data/gateway.db").is_file());
+}
+
+#[tokio::test]
+async fn serve_starts_on_sqlite_without_config_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = gateway(dir.path())
+        .arg("serve")
+        .env("COMPUTE_GATEWAY_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        match client.get(format!("{url}/health")).send().await {
+            Ok(r) => break r,
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => {
+                let _ = child.kill();
+                panic!("gateway did not start: {e}");
+            }
+        }
+    };
+    assert_eq!(health.status(), 200);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["database"]["backend"], "sqlite");
+    for path in ["/llms.txt", "/openapi.json"] {
+        assert_eq!(client.get(format!("{url}{path}")).send().await.unwrap().status(), 200, "{path}");
+    }
+    assert!(dir.path().join("data/gateway.db").is_file());
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "gateway did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+}

@@ -1,0 +1,15 @@
+//! Schema migrations. Each migration is frozen once released: later changes add a new one.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_initial;
+
+/// The migrator: applies every pending migration in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}

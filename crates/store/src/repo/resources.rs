@@ -1,0 +1,228 @@
+//! Resources: every sold resource has an owner; reads are always scoped to it.
+
+use chrono::{DateTime, Utc};
+use compute_core::{Error, ErrorKind, Result, Usd, WalletAddress};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use super::{new_id, now};
+use crate::entity::resource::{self, Entity as Resources};
+use crate::{Store, db_err};
+
+/// A resource to record, before (or right after) the provider creates it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewResource {
+    /// Kind, e.g. `fly.machine`.
+    pub kind: String,
+    /// Owner: the verified payer.
+    pub owner: WalletAddress,
+    /// Provider id, e.g. `fly`.
+    pub provider: String,
+    /// The provider's id, if already known.
+    pub provider_id: Option<String>,
+    /// Isolation unit at the provider.
+    pub tenant: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Region.
+    pub region: Option<String>,
+    /// Initial state.
+    pub state: String,
+    /// Validated spec.
+    pub spec: serde_json::Value,
+    /// Price paid, USD.
+    pub price: Usd,
+    /// End of paid time.
+    pub paid_until: Option<DateTime<Utc>>,
+}
+
+/// A stored resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceRecord {
+    /// Gateway id.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Owner.
+    pub owner: WalletAddress,
+    /// Provider.
+    pub provider: String,
+    /// Provider's id.
+    pub provider_id: Option<String>,
+    /// Isolation unit.
+    pub tenant: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Region.
+    pub region: Option<String>,
+    /// State.
+    pub state: String,
+    /// Validated spec.
+    pub spec: serde_json::Value,
+    /// Price paid, USD.
+    pub price: Usd,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// End of paid time.
+    pub paid_until: Option<DateTime<Utc>>,
+    /// Expiry or deletion time.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<resource::Model> for ResourceRecord {
+    type Error = Error;
+    fn try_from(m: resource::Model) -> Result<Self> {
+        Ok(ResourceRecord {
+            owner: m.owner.parse()?,
+            price: m.price_usd.parse()?,
+            id: m.id,
+            kind: m.kind,
+            provider: m.provider,
+            provider_id: m.provider_id,
+            tenant: m.tenant,
+            name: m.name,
+            region: m.region,
+            state: m.state,
+            spec: m.spec,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            paid_until: m.paid_until,
+            expires_at: m.expires_at,
+        })
+    }
+}
+
+impl Store {
+    /// Records a resource and returns it with its new id.
+    ///
+    /// # Errors
+    /// `AlreadyExists` when `(provider, provider_id)` is already recorded.
+    pub async fn insert_resource(&self, new: NewResource) -> Result<ResourceRecord> {
+        let t = now();
+        let model = resource::ActiveModel {
+            id: Set(new_id()),
+            kind: Set(new.kind),
+            owner: Set(new.owner.to_string()),
+            provider: Set(new.provider),
+            provider_id: Set(new.provider_id),
+            tenant: Set(new.tenant),
+            name: Set(new.name),
+            region: Set(new.region),
+            state: Set(new.state),
+            spec: Set(new.spec),
+            price_usd: Set(new.price.to_string()),
+            created_at: Set(t),
+            updated_at: Set(t),
+            paid_until: Set(new.paid_until),
+            expires_at: Set(None),
+        };
+        model.insert(&self.db).await.map_err(db_err)?.try_into()
+    }
+
+    /// The resource `id` if `owner` owns it; another wallet's resource is `NotFound`, exactly
+    /// like a missing one.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn resource_for_owner(&self, id: &str, owner: &WalletAddress) -> Result<ResourceRecord> {
+        Resources::find_by_id(id.to_owned())
+            .filter(resource::Column::Owner.eq(owner.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such resource").with_component("store"))?
+            .try_into()
+    }
+
+    /// The resource with provider id `provider_id` at `provider`, if `owner` owns it.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn resource_by_provider_id(
+        &self,
+        provider: &str,
+        provider_id: &str,
+        owner: &WalletAddress,
+    ) -> Result<ResourceRecord> {
+        Resources::find()
+            .filter(resource::Column::Provider.eq(provider))
+            .filter(resource::Column::ProviderId.eq(provider_id))
+            .filter(resource::Column::Owner.eq(owner.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such resource").with_component("store"))?
+            .try_into()
+    }
+
+    /// The owner's resources of `kind` that are not destroyed, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list_resources(&self, owner: &WalletAddress, kind: &str) -> Result<Vec<ResourceRecord>> {
+        Resources::find()
+            .filter(resource::Column::Owner.eq(owner.as_str()))
+            .filter(resource::Column::Kind.eq(kind))
+            .filter(resource::Column::State.ne("destroyed"))
+            .order_by_asc(resource::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
+    }
+
+    /// Updates state, provider id and paid-until of a resource (`None` leaves a field as is).
+    ///
+    /// # Errors
+    /// `NotFound` when the id is unknown.
+    pub async fn update_resource(
+        &self,
+        id: &str,
+        state: Option<&str>,
+        provider_id: Option<&str>,
+        paid_until: Option<DateTime<Utc>>,
+    ) -> Result<ResourceRecord> {
+        let found = Resources::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such resource").with_component("store"))?;
+        let mut am: resource::ActiveModel = found.into();
+        if let Some(s) = state {
+            am.state = Set(s.to_owned());
+            if s == "destroyed" {
+                am.expires_at = Set(Some(now()));
+            }
+        }
+        if let Some(p) = provider_id {
+            am.provider_id = Set(Some(p.to_owned()));
+        }
+        if let Some(p) = paid_until {
+            am.paid_until = Set(Some(p));
+        }
+        am.updated_at = Set(now());
+        am.update(&self.db).await.map_err(db_err)?.try_into()
+    }
+
+    /// Resources in one of `states` whose paid time ended before `at`, oldest first, at most
+    /// `limit` (the expiry worker's input).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn resources_due(&self, at: DateTime<Utc>, states: &[&str], limit: u64) -> Result<Vec<ResourceRecord>> {
+        Resources::find()
+            .filter(resource::Column::PaidUntil.lte(at))
+            .filter(resource::Column::State.is_in(states.iter().copied()))
+            .order_by_asc(resource::Column::PaidUntil)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect()
+    }
+}

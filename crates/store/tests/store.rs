@@ -1,0 +1,232 @@
+//! The store's test suite, run on SQLite and on PostgreSQL (`sqlite::…` and `postgres::…`).
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use common::TestDb;
+use compute_core::payment::{RailInfo, Verified};
+use compute_core::{ErrorKind, TokenAmount, Usd, WalletAddress};
+use compute_store::{IdempotencyStart, NewCredit, NewPayment, NewResource, PaymentStatus, Store, StoredResponse};
+
+fn wallet(n: u8) -> WalletAddress {
+    format!("0x{:040x}", n).parse().unwrap()
+}
+
+fn usd(s: &str) -> Usd {
+    s.parse().unwrap()
+}
+
+fn machine(owner: WalletAddress, name: &str) -> NewResource {
+    NewResource {
+        kind: "fly.machine".into(),
+        owner,
+        provider: "fly".into(),
+        provider_id: None,
+        tenant: Some("cg-tenant".into()),
+        name: name.into(),
+        region: Some("sjc".into()),
+        state: "creating".into(),
+        spec: serde_json::json!({"image": "ubuntu:latest"}),
+        price: usd("0.11"),
+        paid_until: Some(Utc::now() + Duration::minutes(10)),
+    }
+}
+
+fn verified(fingerprint: &str, payer: WalletAddress) -> Verified {
+    Verified {
+        rail: RailInfo {
+            rail: "tempo".into(),
+            network: "1337".into(),
+            asset: "0x20c0000000000000000000000000000000000000".into(),
+            decimals: 6,
+        },
+        payer,
+        amount: TokenAmount { base_units: 110_000, decimals: 6 },
+        amount_usd: usd("0.11"),
+        fingerprint: fingerprint.into(),
+        challenge_id: Some("ch_1".into()),
+        settlement: serde_json::json!({}),
+    }
+}
+
+async fn migrations_are_idempotent(db: &TestDb) {
+    db.store.migrate().await.unwrap();
+    db.store.ping().await.unwrap();
+}
+
+async fn resources_are_scoped_to_their_owner(db: &TestDb) {
+    let s = &db.store;
+    let (alice, bob) = (wallet(1), wallet(2));
+    let r = s.insert_resource(machine(alice.clone(), "m1")).await.unwrap();
+    assert_eq!(r.owner, alice);
+    assert_eq!(r.price, usd("0.11"));
+    assert_eq!(s.resource_for_owner(&r.id, &alice).await.unwrap(), r);
+    assert_eq!(s.resource_for_owner(&r.id, &bob).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert!(s.list_resources(&bob, "fly.machine").await.unwrap().is_empty());
+    assert_eq!(s.list_resources(&alice, "fly.machine").await.unwrap().len(), 1);
+
+    let r = s.update_resource(&r.id, Some("running"), Some("e286de4f711e86"), None).await.unwrap();
+    assert_eq!(s.resource_by_provider_id("fly", "e286de4f711e86", &alice).await.unwrap().id, r.id);
+    assert!(s.resource_by_provider_id("fly", "e286de4f711e86", &bob).await.is_err());
+    // The same provider resource cannot be recorded twice.
+    let mut dup = machine(alice.clone(), "m2");
+    dup.provider_id = Some("e286de4f711e86".into());
+    assert_eq!(s.insert_resource(dup).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
+
+    let due = s.resources_due(Utc::now() + Duration::minutes(11), &["running"], 10).await.unwrap();
+    assert_eq!(due.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), vec![r.id.clone()]);
+    assert!(s.resources_due(Utc::now(), &["running"], 10).await.unwrap().is_empty());
+
+    s.update_resource(&r.id, Some("destroyed"), None, None).await.unwrap();
+    assert!(s.list_resources(&alice, "fly.machine").await.unwrap().is_empty());
+}
+
+async fn a_credential_fingerprint_is_recorded_once(db: &TestDb) {
+    let s = &db.store;
+    let p = s
+        .record_payment(NewPayment { verified: verified("fp-1", wallet(1)), route: "POST /api/machines".into() })
+        .await
+        .unwrap();
+    assert_eq!(p.status, PaymentStatus::Verified);
+    assert_eq!(p.amount.base_units, 110_000);
+    let again = s
+        .record_payment(NewPayment { verified: verified("fp-1", wallet(3)), route: "POST /api/machines".into() })
+        .await;
+    assert_eq!(again.unwrap_err().kind(), ErrorKind::AlreadyExists);
+
+    let store = Arc::new(s.clone());
+    let tasks = (0..50).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store.record_payment(NewPayment { verified: verified("fp-race", wallet(1)), route: "r".into() }).await
+        })
+    });
+    let results = futures::future::join_all(tasks).await;
+    let ok = results.iter().filter(|r| r.as_ref().unwrap().is_ok()).count();
+    assert_eq!(ok, 1, "exactly one of 50 concurrent inserts wins");
+
+    let p = s.set_payment_status(&p.id, PaymentStatus::Unknown, Some("0xabc")).await.unwrap();
+    assert_eq!((p.status, p.tx_reference.as_deref()), (PaymentStatus::Unknown, Some("0xabc")));
+    assert_eq!(s.payments_with_status(PaymentStatus::Unknown).await.unwrap().len(), 1);
+    assert_eq!(s.payment_by_fingerprint("fp-1").await.unwrap().unwrap().id, p.id);
+    assert!(s.payment_by_fingerprint("nope").await.unwrap().is_none());
+}
+
+fn credit(w: &WalletAddress, amount: &str, reason: &str) -> NewCredit {
+    NewCredit { wallet: w.clone(), amount: usd(amount), reason: reason.into(), payment_id: None, resource_id: None }
+}
+
+async fn the_credit_ledger_never_overdraws(db: &TestDb) {
+    let s = &db.store;
+    let w = wallet(7);
+    assert_eq!(s.credit_balance(&w).await.unwrap(), Usd::ZERO);
+    s.add_credit(credit(&w, "1.00", "refund")).await.unwrap();
+    s.spend_credit(credit(&w, "0.30", "spend")).await.unwrap();
+    let e = s.spend_credit(credit(&w, "0.80", "spend")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PaymentRequired);
+    assert_eq!(s.credit_balance(&w).await.unwrap(), usd("0.7"));
+    let h = s.credit_history(&w).await.unwrap();
+    assert_eq!(
+        h.iter().map(|e| (e.seq, e.delta.to_string())).collect::<Vec<_>>(),
+        vec![(1, "1".into()), (2, "-0.3".into())]
+    );
+
+    // 20 concurrent spends of $0.05 against $0.70: exactly 14 succeed, the balance ends at 0.
+    let store = Arc::new(s.clone());
+    let tasks = (0..20).map(|_| {
+        let (store, w) = (store.clone(), w.clone());
+        tokio::spawn(async move { store.spend_credit(credit(&w, "0.05", "spend")).await })
+    });
+    let ok = futures::future::join_all(tasks).await.into_iter().filter(|r| r.as_ref().unwrap().is_ok()).count();
+    assert_eq!(ok, 14);
+    assert_eq!(s.credit_balance(&w).await.unwrap(), Usd::ZERO);
+    assert_eq!(s.credit_history(&w).await.unwrap().len(), 16);
+}
+
+async fn idempotency_keys_replay_or_conflict(db: &TestDb) {
+    let s = &db.store;
+    let exp = Utc::now() + Duration::hours(24);
+    assert_eq!(s.start_idempotent("w1", "k1", "fp-a", exp).await.unwrap(), IdempotencyStart::Started);
+    assert_eq!(s.start_idempotent("w1", "k1", "fp-a", exp).await.unwrap(), IdempotencyStart::InProgress);
+    assert_eq!(s.start_idempotent("w1", "k1", "fp-b", exp).await.unwrap(), IdempotencyStart::Mismatch);
+    // Other scope, same key: independent.
+    assert_eq!(s.start_idempotent("w2", "k1", "fp-b", exp).await.unwrap(), IdempotencyStart::Started);
+    let resp = StoredResponse {
+        status: 201,
+        headers: vec![("payment-receipt".into(), "abc".into())],
+        body: b"{\"id\":1}".to_vec(),
+    };
+    s.complete_idempotent("w1", "k1", &resp).await.unwrap();
+    assert_eq!(s.start_idempotent("w1", "k1", "fp-a", exp).await.unwrap(), IdempotencyStart::Completed(resp));
+    // Release only drops unfinished keys.
+    s.release_idempotent("w1", "k1").await.unwrap();
+    assert!(matches!(s.start_idempotent("w1", "k1", "fp-a", exp).await.unwrap(), IdempotencyStart::Completed(_)));
+    s.release_idempotent("w2", "k1").await.unwrap();
+    assert_eq!(s.start_idempotent("w2", "k1", "fp-c", exp).await.unwrap(), IdempotencyStart::Started);
+    // Expired keys are taken over.
+    let past = Utc::now() - Duration::seconds(1);
+    assert_eq!(s.start_idempotent("w3", "k", "fp-a", past).await.unwrap(), IdempotencyStart::Started);
+    assert_eq!(s.start_idempotent("w3", "k", "fp-b", exp).await.unwrap(), IdempotencyStart::Started);
+}
+
+async fn replay_markers_are_claimed_once_across_processes(db: &TestDb) {
+    let s = &db.store;
+    let exp = Utc::now() + Duration::minutes(5);
+    // A second connection pool to the same database stands in for a second gateway process.
+    let other = Store::connect(&db.url).await.unwrap();
+    let stores = [Arc::new(s.clone()), Arc::new(other)];
+    let tasks = (0..50).map(|i| {
+        let store = stores[i % 2].clone();
+        tokio::spawn(async move { store.claim_marker("mpp:charge:0xfeed", None, exp).await.unwrap() })
+    });
+    let wins = futures::future::join_all(tasks).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(wins, 1);
+
+    // Expired markers can be claimed again; live ones cannot.
+    assert!(s.claim_marker("k-exp", None, Utc::now() - Duration::seconds(1)).await.unwrap());
+    assert_eq!(s.get_marker("k-exp").await.unwrap(), None);
+    assert!(s.claim_marker("k-exp", Some("v"), exp).await.unwrap());
+    assert_eq!(s.get_marker("k-exp").await.unwrap(), Some(Some("v".into())));
+
+    // put / compare-exchange / delete.
+    s.put_marker("cx", Some("1"), exp).await.unwrap();
+    s.put_marker("cx", Some("2"), exp).await.unwrap();
+    assert!(!s.compare_exchange_marker("cx", Some("1"), Some("3"), exp).await.unwrap());
+    assert!(s.compare_exchange_marker("cx", Some("2"), Some("3"), exp).await.unwrap());
+    assert!(!s.compare_exchange_marker("cx", None, Some("4"), exp).await.unwrap());
+    assert!(s.compare_exchange_marker("cx", Some("3"), None, exp).await.unwrap());
+    assert_eq!(s.get_marker("cx").await.unwrap(), None);
+    assert!(s.compare_exchange_marker("cx", None, Some("5"), exp).await.unwrap());
+    s.delete_marker("cx").await.unwrap();
+    assert_eq!(s.get_marker("cx").await.unwrap(), None);
+
+    s.claim_marker("old", None, Utc::now() - Duration::seconds(5)).await.unwrap();
+    assert!(s.purge_expired().await.unwrap() >= 1);
+}
+
+async fn api_keys_are_hashed_and_revocable(db: &TestDb) {
+    use compute_core::http::{ExposeSecret, SecretString};
+    let s = &db.store;
+    let owner = wallet(9);
+    let created = s.create_api_key(&owner, "agent").await.unwrap();
+    assert!(created.key.expose_secret().starts_with(compute_store::KEY_PREFIX));
+    assert!(!format!("{created:?}").contains(created.key.expose_secret()));
+    assert_eq!(s.api_key_owner(&created.key).await.unwrap(), Some(owner.clone()));
+    assert_eq!(s.api_key_owner(&SecretString::from("cgk_wrong")).await.unwrap(), None);
+    assert_eq!(s.list_api_keys(&owner).await.unwrap().len(), 1);
+    assert_eq!(s.revoke_api_key(&wallet(8), &created.record.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+    s.revoke_api_key(&owner, &created.record.id).await.unwrap();
+    assert_eq!(s.api_key_owner(&created.key).await.unwrap(), None);
+}
+
+on_both_backends!(
+    migrations_are_idempotent,
+    resources_are_scoped_to_their_owner,
+    a_credential_fingerprint_is_recorded_once,
+    the_credit_ledger_never_overdraws,
+    idempotency_keys_replay_or_conflict,
+    replay_markers_are_claimed_once_across_processes,
+    api_keys_are_hashed_and_revocable,
+);

@@ -1,0 +1,52 @@
+//! `cargo xtask ci` and `cargo xtask demo`.
+
+use std::process::Command;
+
+use crate::tools;
+use crate::util::{cargo, root, run as sh, succeeds};
+
+/// Runs every check CI runs, in order, stopping at the first failure.
+pub(crate) fn run() -> Result<(), String> {
+    ensure_postgres()?;
+    let tools = tools::install_all()?;
+    sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    sh(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    sh(cargo().args(["test", "--workspace", "--locked"]).env("OPENAPI_SPEC_VALIDATOR", &tools.openapi_validator))?;
+    // Every optional dependency must be on disk for cargo-deny's offline metadata.
+    sh(cargo().args(["fetch", "--locked"]))?;
+    sh(cargo().args(["deny", "--offline", "check", "licenses", "bans", "sources"]))?;
+    sh(cargo().args(["doc", "--workspace", "--no-deps", "--locked"]).env("RUSTDOCFLAGS", "-D warnings"))?;
+    eprintln!("xtask ci: all checks passed");
+    Ok(())
+}
+
+/// The PostgreSQL tests need a server on 127.0.0.1:5432; start the local cluster if it is down.
+fn ensure_postgres() -> Result<(), String> {
+    let ready = || succeeds(Command::new("pg_isready").args(["-h", "127.0.0.1", "-p", "5432"]));
+    if ready() {
+        return Ok(());
+    }
+    eprintln!("PostgreSQL is not answering on 127.0.0.1:5432; starting the local cluster");
+    let versions =
+        std::fs::read_dir("/etc/postgresql").map_err(|e| format!("no PostgreSQL installation found: {e}"))?;
+    for v in versions.flatten() {
+        let version = v.file_name().to_string_lossy().into_owned();
+        let _ = sh(Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", &version, "main", "start"]));
+    }
+    for _ in 0..30 {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    Err("PostgreSQL did not come up on 127.0.0.1:5432".into())
+}
+
+/// Starts the gateway on SQLite in `./data` with no configuration file.
+pub(crate) fn demo() -> Result<(), String> {
+    eprintln!("Starting compute-gateway on http://127.0.0.1:8402 (SQLite in {}/data).", root().display());
+    eprintln!("Try:  curl http://127.0.0.1:8402/health");
+    eprintln!("      curl http://127.0.0.1:8402/llms.txt");
+    eprintln!("      curl http://127.0.0.1:8402/openapi.json");
+    sh(cargo().args(["run", "--package", "compute-gateway", "--", "serve"]))
+}

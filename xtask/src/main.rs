@@ -1,0 +1,35 @@
+//! Project automation, run as `cargo xtask <command>`:
+//!
+//! - `ci`: everything CI checks — formatting, clippy (`-D warnings`), every test (SQLite and
+//!   PostgreSQL), cargo-deny (licenses, bans, sources) and rustdoc without warnings. Installs
+//!   the pinned tools it needs (cargo-deny; a Python venv with the OpenAPI validator) first.
+//! - `tools`: only the tool installation step.
+//! - `demo`: starts the gateway locally on SQLite and prints what to try.
+//!
+//! Deliberately dependency-free (std only) so it compiles in seconds.
+
+mod ci;
+mod tools;
+mod util;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("tools") => tools::install_all().map(|_| ()),
+        Some("demo") => ci::demo(),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|tools|demo>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
