@@ -93,6 +93,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// whether it is temporary, the component that raised it, and an optional source.
 pub struct Error {
     kind: ErrorKind,
+    reason: Option<String>,
     message: String,
     temporary: bool,
     component: Option<&'static str>,
@@ -107,11 +108,30 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
+            reason: None,
             message: message.into(),
             temporary: kind.is_temporary_by_default(),
             component: None,
             source: None,
         }
+    }
+
+    /// Sets a machine-readable reason code from the protocol in play, e.g. MPP
+    /// `invalid-challenge` or x402 `invalid_exact_evm_payload_signature`.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The protocol reason code, if set.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// Appends context to the message, keeping kind, reason, flags and source.
+    pub fn with_context(mut self, context: impl std::fmt::Display) -> Self {
+        self.message = format!("{} ({context})", self.message);
+        self
     }
 
     /// Marks the error temporary (`true`) or permanent (`false`).
@@ -174,6 +194,7 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
             .field("kind", &self.kind)
+            .field("reason", &self.reason)
             .field("message", &self.message)
             .field("temporary", &self.temporary)
             .field("component", &self.component)
@@ -198,8 +219,9 @@ mod tests {
         assert!(e.is_temporary());
         assert_eq!(e.kind().http_status(), 429);
         assert_eq!(e.to_string(), "fly: slow down");
-        let p = Error::new(ErrorKind::InvalidInput, "bad").with_temporary(false);
+        let p = Error::new(ErrorKind::InvalidInput, "bad").with_temporary(false).with_reason("x").with_context("req 1");
         assert!(!p.is_temporary());
+        assert_eq!((p.reason(), p.message()), (Some("x"), "bad (req 1)"));
         assert_eq!(ErrorKind::NotFound.as_str(), "not_found");
     }
 }

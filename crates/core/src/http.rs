@@ -127,14 +127,28 @@ impl HttpClient {
     /// The message says how many attempts were made and, for a non-idempotent request, why
     /// it was not retried.
     pub async fn execute(&self, request: reqwest::Request, idempotency: Idempotency) -> Result<reqwest::Response> {
+        self.execute_with(request, idempotency, &self.policy).await
+    }
+
+    /// As [`HttpClient::execute`] under another policy for this one call (e.g. a long-poll that
+    /// needs a longer attempt timeout, or `max_retries: 0` for a call the adapter retries itself).
+    ///
+    /// # Errors
+    /// As [`HttpClient::execute`].
+    pub async fn execute_with(
+        &self,
+        request: reqwest::Request,
+        idempotency: Idempotency,
+        policy: &RetryPolicy,
+    ) -> Result<reqwest::Response> {
         let started = tokio::time::Instant::now();
-        let deadline = started + self.policy.total_timeout;
+        let deadline = started + policy.total_timeout;
         let mut attempt: u32 = 0;
         loop {
             let this =
                 request.try_clone().ok_or_else(|| self.err(ErrorKind::Internal, "request body cannot be retried"))?;
-            let outcome = tokio::time::timeout(self.policy.attempt_timeout, self.inner.execute(this)).await;
-            let retries_left = attempt < self.policy.max_retries;
+            let outcome = tokio::time::timeout(policy.attempt_timeout, self.inner.execute(this)).await;
+            let retries_left = attempt < policy.max_retries;
             let (retry, hint, failure) = match outcome {
                 Ok(Ok(resp)) => {
                     let status = resp.status();
@@ -162,7 +176,7 @@ impl HttpClient {
                 Err(_) => (
                     idempotency == Idempotency::Idempotent,
                     None,
-                    Some(self.err(ErrorKind::Timeout, format!("no response within {:?}", self.policy.attempt_timeout))),
+                    Some(self.err(ErrorKind::Timeout, format!("no response within {:?}", policy.attempt_timeout))),
                 ),
             };
             let attempts = attempt + 1;
@@ -178,7 +192,7 @@ impl HttpClient {
                 *e.message_mut() = message;
                 return Err(e);
             }
-            let delay = hint.unwrap_or_else(|| self.backoff(attempt)).min(self.policy.max_backoff);
+            let delay = hint.unwrap_or_else(|| self.backoff(attempt, policy)).min(policy.max_backoff);
             if tokio::time::Instant::now() + delay >= deadline {
                 let e = failure.unwrap_or_else(|| self.err(ErrorKind::Timeout, "retry budget exhausted"));
                 return Err(e.with_temporary(true));
@@ -189,12 +203,11 @@ impl HttpClient {
         }
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let cap = self
-            .policy
+    fn backoff(&self, attempt: u32, policy: &RetryPolicy) -> Duration {
+        let cap = policy
             .initial_backoff
             .saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX))
-            .min(self.policy.max_backoff);
+            .min(policy.max_backoff);
         let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::rng().random_range(0..=millis))
     }

@@ -8,6 +8,7 @@
 //!   volumes, snapshots, hosting, domains and DNS, key-value) and the catalog types.
 //! - [`billing`]: the [`billing::Billing`] trait that turns a validated request into a quote.
 //! - [`payment`]: the [`payment::Payment`] trait (offers, verify, three-state settle).
+//! - [`markers`]: the [`markers::MarkerStore`] trait for atomic, expiring replay markers.
 //! - [`wallet`]: the wallet address that identifies a payer and owns resources.
 //!
 //! # Object safety
@@ -19,6 +20,7 @@
 pub mod billing;
 pub mod error;
 pub mod http;
+pub mod markers;
 pub mod money;
 pub mod payment;
 pub mod provider;

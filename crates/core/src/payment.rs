@@ -23,8 +23,9 @@ pub struct Charge {
     pub resource_url: String,
     /// Human-readable description.
     pub description: String,
-    /// SHA-256 of the request body, hex, binding the payment to it (MPP `digest`).
-    pub body_sha256: Option<String>,
+    /// The request body the payment is bound to (MPP `digest`); not serialised.
+    #[serde(skip)]
+    pub body: Vec<u8>,
 }
 
 /// One offer of a rail, in that rail's wire form; the gateway assembles one 402 from all.
@@ -37,10 +38,14 @@ pub enum Offer {
         /// Header value.
         www_authenticate: String,
     },
-    /// An x402 `PaymentRequirements` entry (v2 shape) for the `accepts` list.
+    /// An x402 `PaymentRequirements` entry for the `accepts` lists: the v2 shape (for the
+    /// `PAYMENT-REQUIRED` header) and, when the network has a v1 name, the v1 shape (for the
+    /// JSON body).
     X402 {
-        /// The requirements JSON.
-        requirements: serde_json::Value,
+        /// v2 `PaymentRequirements`.
+        v2: serde_json::Value,
+        /// v1 `PaymentRequirements`, if the network exists in v1.
+        v1: Option<serde_json::Value>,
     },
 }
 
@@ -145,8 +150,13 @@ pub trait Payment: Send + Sync + fmt::Debug {
     /// Verifies `credential` against `charge` without changing any state.
     ///
     /// # Errors
-    /// [`crate::ErrorKind::PaymentRequired`] with the rail's reason when the proof is invalid;
-    /// temporary errors when the chain cannot be reached.
+    /// Every error carries the protocol's reason code ([`crate::Error::reason`]):
+    /// - [`crate::ErrorKind::PaymentRequired`]: the proof is invalid, expired or for another
+    ///   request; the client gets a fresh 402;
+    /// - [`crate::ErrorKind::PermissionDenied`]: the proof was already used (a replay); the
+    ///   client gets 403 and **no** new challenge, so it does not pay twice;
+    /// - [`crate::ErrorKind::InvalidInput`]: the credential cannot be decoded (400);
+    /// - temporary errors when the chain cannot be reached (no challenge either).
     async fn verify(&self, credential: &Credential, charge: &Charge) -> Result<Verified>;
 
     /// Settles a verified payment.
@@ -158,6 +168,10 @@ pub trait Payment: Send + Sync + fmt::Debug {
 
     /// Asks the chain for the final outcome of an `Unknown` settlement.
     async fn reconcile(&self, reference: &str) -> Result<SettleOutcome>;
+
+    /// The response headers that carry the receipt of a settled payment (MPP
+    /// `Payment-Receipt`, x402 `PAYMENT-RESPONSE` or `X-PAYMENT-RESPONSE`), as name/value pairs.
+    fn receipt_headers(&self, verified: &Verified, reference: &str) -> Vec<(String, String)>;
 }
 
 #[cfg(test)]

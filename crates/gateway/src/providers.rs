@@ -9,9 +9,12 @@ use compute_core::provider::{ProviderHandle, ProviderId};
 use crate::config::{Config, ConfigError};
 
 /// The provider crates compiled into this binary.
+#[allow(clippy::vec_init_then_push)] // One push per compiled feature.
 pub fn compiled() -> Vec<ProviderId> {
     #[allow(unused_mut)]
     let mut v = Vec::new();
+    #[cfg(feature = "fly")]
+    v.push(ProviderId::Fly);
     v
 }
 
@@ -22,7 +25,8 @@ pub fn compiled() -> Vec<ProviderId> {
 /// are rejected by the provider crate.
 pub fn build(config: &Config) -> Result<BTreeMap<ProviderId, ProviderHandle>, ConfigError> {
     let compiled = compiled();
-    let providers = BTreeMap::new();
+    #[allow(unused_mut)]
+    let mut providers = BTreeMap::new();
     for id in config.providers.configured() {
         if !compiled.contains(&id) {
             return Err(ConfigError(format!(
@@ -34,6 +38,16 @@ pub fn build(config: &Config) -> Result<BTreeMap<ProviderId, ProviderHandle>, Co
                 }
             )));
         }
+    }
+    #[cfg(feature = "fly")]
+    if let Some(fly) = &config.providers.fly {
+        let mut c = compute_fly::FlyConfig::new(fly.token.clone(), fly.org_slug.clone())
+            .with_app_prefix(fly.app_prefix.clone().unwrap_or_else(|| "cg-".to_owned()));
+        if let Some(url) = &fly.base_url {
+            c = c.with_base_url(url.as_str().trim_end_matches('/'));
+        }
+        let handle = compute_fly::handle(c).map_err(|e| ConfigError(format!("providers.fly: {}", e.message())))?;
+        providers.insert(ProviderId::Fly, handle);
     }
     Ok(providers)
 }

@@ -24,6 +24,12 @@ use crate::state::AppState;
 pub const EXPOSED_HEADERS: [&str; 5] =
     ["www-authenticate", "payment-receipt", "payment-required", "payment-response", "x-payment-response"];
 
+/// How often the expiry worker runs: a machine runs at most this long past its paid time.
+const EXPIRY_EVERY: Duration = Duration::from_secs(10);
+
+/// How often unknown settlements are reconciled.
+const RECONCILE_EVERY: Duration = Duration::from_secs(15);
+
 /// Largest error body carried over into a problem's `detail`.
 const MAX_DETAIL_BYTES: usize = 4096;
 
@@ -32,12 +38,25 @@ const MAX_DETAIL_BYTES: usize = 4096;
 /// # Errors
 /// [`ConfigError`] when a configured provider cannot be built.
 pub fn app(config: Config, store: compute_store::Store) -> Result<Router, ConfigError> {
+    let state = state(config, store)?;
+    Ok(app_with_state(state))
+}
+
+/// Builds the application state: providers and rails from configuration.
+///
+/// # Errors
+/// [`ConfigError`] when a configured provider or rail cannot be built.
+pub fn state(config: Config, store: compute_store::Store) -> Result<AppState, ConfigError> {
     let providers = crate::providers::build(&config)?;
-    let routes = all_routes();
-    let specs = routes.iter().map(|r| r.spec.clone()).collect();
-    let router = router(&providers, routes);
-    let state = AppState::new(config, store, providers, specs);
-    Ok(with_middleware(router, &state).with_state(state))
+    let rails = crate::payments::build(&config, &store)?;
+    let specs = all_routes().into_iter().map(|r| r.spec).collect();
+    Ok(AppState::new(config, store, providers, rails, specs))
+}
+
+/// The app over a built state.
+pub fn app_with_state(state: AppState) -> Router {
+    let router = router(state.providers(), all_routes());
+    with_middleware(router, &state).with_state(state)
 }
 
 fn with_middleware(router: Router<AppState>, state: &AppState) -> Router<AppState> {
@@ -115,7 +134,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let listen = config.server.listen;
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let backend = store.backend();
-    let app = app(config, store).map_err(|e| e.to_string())?;
+    let state = state(config, store).map_err(|e| e.to_string())?;
+    let reconciler = crate::payments::reconcile::spawn(state.clone(), RECONCILE_EVERY);
+    let expiry = crate::services::expiry::spawn(state.clone(), EXPIRY_EVERY);
+    let app = app_with_state(state);
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%listen, database = backend.as_str(), "compute-gateway listening");
@@ -129,13 +151,16 @@ pub async fn serve(config: Config) -> Result<(), String> {
         let _ = rx.await;
         tokio::time::sleep(grace).await;
     };
-    tokio::select! {
+    let result = tokio::select! {
         res = server => res.map_err(|e| e.to_string()),
         () = drained => {
             tracing::warn!("grace period over; exiting with requests still in flight");
             Ok(())
         }
-    }
+    };
+    reconciler.abort();
+    expiry.abort();
+    result
 }
 
 async fn shutdown_signal() {

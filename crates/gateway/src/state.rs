@@ -9,6 +9,7 @@ use compute_core::provider::{ProviderHandle, ProviderId};
 use compute_store::Store;
 
 use crate::config::Config;
+use crate::payments::Rails;
 use crate::routes::RouteSpec;
 
 /// The state every handler sees.
@@ -22,6 +23,7 @@ struct Inner {
     store: Store,
     billing: Arc<dyn Billing>,
     providers: BTreeMap<ProviderId, ProviderHandle>,
+    rails: Rails,
     routes: Vec<RouteSpec>,
 }
 
@@ -31,6 +33,7 @@ impl AppState {
         config: Config,
         store: Store,
         providers: BTreeMap<ProviderId, ProviderHandle>,
+        rails: Rails,
         routes: Vec<RouteSpec>,
     ) -> Self {
         let billing = Arc::new(MarginBilling {
@@ -38,7 +41,7 @@ impl AppState {
             minimum_charge: config.pricing.minimum_charge_usd,
             price_scale: config.pricing.price_scale,
         });
-        AppState { inner: Arc::new(Inner { config, store, billing, providers, routes }) }
+        AppState { inner: Arc::new(Inner { config, store, billing, providers, rails, routes }) }
     }
 
     /// Configuration.
@@ -61,8 +64,26 @@ impl AppState {
         &self.inner.providers
     }
 
+    /// Enabled payment rails.
+    pub fn rails(&self) -> &Rails {
+        &self.inner.rails
+    }
+
     /// The route table.
     pub fn routes(&self) -> &[RouteSpec] {
         &self.inner.routes
+    }
+
+    /// The spec of the route `method path` (path in `{param}` syntax).
+    ///
+    /// # Panics
+    /// When the route is not in the table: a handler registered for a route that is not
+    /// declared is a programming error caught by the tests.
+    pub fn route(&self, method: &axum::http::Method, path: &str) -> &RouteSpec {
+        self.inner
+            .routes
+            .iter()
+            .find(|r| r.method == *method && r.path == path)
+            .unwrap_or_else(|| panic!("route {method} {path} is not in the route table"))
     }
 }

@@ -110,6 +110,17 @@ async fn a_credential_fingerprint_is_recorded_once(db: &TestDb) {
     let p = s.set_payment_status(&p.id, PaymentStatus::Unknown, Some("0xabc")).await.unwrap();
     assert_eq!((p.status, p.tx_reference.as_deref()), (PaymentStatus::Unknown, Some("0xabc")));
     assert_eq!(s.payments_with_status(PaymentStatus::Unknown).await.unwrap().len(), 1);
+    // Compare-and-set: of 10 concurrent transitions unknown → refunded, one wins.
+    let store = Arc::new(s.clone());
+    let tasks = (0..10).map(|_| {
+        let (store, id) = (store.clone(), p.id.clone());
+        tokio::spawn(async move {
+            store.transition_payment(&id, PaymentStatus::Unknown, PaymentStatus::Refunded).await.unwrap()
+        })
+    });
+    let wins = futures::future::join_all(tasks).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(wins, 1);
+    assert!(s.payments_with_status(PaymentStatus::Unknown).await.unwrap().is_empty());
     assert_eq!(s.payment_by_fingerprint("fp-1").await.unwrap().unwrap().id, p.id);
     assert!(s.payment_by_fingerprint("nope").await.unwrap().is_none());
 }

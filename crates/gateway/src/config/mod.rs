@@ -34,6 +34,43 @@ pub struct Config {
     pub pricing: PricingConfig,
     /// Provider credentials; a provider is enabled when its section is present.
     pub providers: ProvidersConfig,
+    /// Payment rails; a rail is enabled when its section is present.
+    pub payments: PaymentsConfig,
+}
+
+/// `[payments.*]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// `[payments.tempo]`: MPP, method `tempo`.
+    pub tempo: Option<TempoRailConfig>,
+}
+
+/// `[payments.tempo]` (MPP `tempo` charges; payments-mpp.md §2).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TempoRailConfig {
+    /// Tempo JSON-RPC URL.
+    pub rpc_url: String,
+    /// Chain id: 4217 mainnet, 42431 Moderato, 1337 localnet.
+    pub chain_id: u64,
+    /// TIP-20 currencies offered (default: pathUSD).
+    #[serde(default)]
+    pub currencies: Vec<String>,
+    /// Address that receives payments.
+    pub recipient: String,
+    /// Realm shared by every replica (default: the public URL's host).
+    pub realm: Option<String>,
+    /// Challenge HMAC secret, at least 32 bytes
+    /// (`COMPUTE_GATEWAY_PAYMENTS__TEMPO__SECRET_KEY`).
+    pub secret_key: SecretString,
+    /// Challenge lifetime in **seconds** (default 300; keep it under 25 for pympp on anvil).
+    #[serde(default = "default_challenge_ttl")]
+    pub challenge_ttl_secs: u64,
+}
+
+fn default_challenge_ttl() -> u64 {
+    300
 }
 
 /// `[server]`.
@@ -155,6 +192,8 @@ pub struct FlyConfig {
     pub org_slug: String,
     /// API base URL (default `https://api.machines.dev`).
     pub base_url: Option<Url>,
+    /// Prefix of the per-wallet Fly app names (default `cg-`); lowercase letters, digits, `-`.
+    pub app_prefix: Option<String>,
 }
 
 /// A provider with a bearer token (DigitalOcean, Vultr).
@@ -259,6 +298,11 @@ impl Config {
         }
         if self.server.request_timeout_secs == 0 {
             return Err(ConfigError("server.request_timeout_secs: must be at least 1".into()));
+        }
+        if let Some(t) = &self.payments.tempo
+            && t.secret_key.expose_secret().len() < 32
+        {
+            return Err(ConfigError("payments.tempo.secret_key: must be at least 32 bytes".into()));
         }
         if self.pricing.margin.is_sign_negative() {
             return Err(ConfigError("pricing.margin: must not be negative".into()));

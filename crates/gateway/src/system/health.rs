@@ -29,7 +29,8 @@ pub(super) async fn health(State(state): State<AppState>) -> (StatusCode, Json<V
         "version": env!("CARGO_PKG_VERSION"),
         "database": {"backend": state.store().backend().as_str(), "reachable": db.is_ok()},
         "providers": providers,
-        "rails": [],
+        "rails": state.rails().all().iter().map(|r| json!(r.rail())).collect::<Vec<_>>(),
+        "rails_compiled": crate::payments::compiled(),
     });
     (status, Json(body))
 }

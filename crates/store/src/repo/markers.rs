@@ -133,3 +133,36 @@ impl Store {
         Ok(())
     }
 }
+
+fn expiry(ttl: std::time::Duration) -> DateTime<Utc> {
+    now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(365))
+}
+
+#[async_trait::async_trait]
+impl compute_core::markers::MarkerStore for Store {
+    async fn get(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.get_marker(key).await?.map(|v| v.unwrap_or_default()))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl: std::time::Duration) -> Result<()> {
+        self.put_marker(key, Some(value), expiry(ttl)).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.delete_marker(key).await
+    }
+
+    async fn put_if_absent(&self, key: &str, value: &str, ttl: std::time::Duration) -> Result<bool> {
+        self.claim_marker(key, Some(value), expiry(ttl)).await
+    }
+
+    async fn compare_exchange(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        self.compare_exchange_marker(key, expected, new, expiry(ttl)).await
+    }
+}

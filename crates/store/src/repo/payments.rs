@@ -184,6 +184,23 @@ impl Store {
         am.update(&self.db).await.map_err(db_err)?.try_into()
     }
 
+    /// Moves a payment from `from` to `to` only if it is still in `from` (compare-and-set, so
+    /// one of several workers or replicas wins). Returns whether it moved.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn transition_payment(&self, id: &str, from: PaymentStatus, to: PaymentStatus) -> Result<bool> {
+        let res = Payments::update_many()
+            .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value(to.as_str()))
+            .col_expr(payment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
+            .filter(payment::Column::Id.eq(id))
+            .filter(payment::Column::Status.eq(from.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(res.rows_affected == 1)
+    }
+
     /// The payment made with the credential whose fingerprint is `fingerprint`.
     ///
     /// # Errors

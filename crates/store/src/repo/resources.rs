@@ -156,6 +156,40 @@ impl Store {
             .try_into()
     }
 
+    /// Whether any live (not destroyed) resource of `provider` has provider id `provider_id`,
+    /// whoever owns it. For validating input before a payment only: never return what it
+    /// finds to a caller.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn provider_id_exists(&self, provider: &str, provider_id: &str) -> Result<bool> {
+        let found = Resources::find()
+            .filter(resource::Column::Provider.eq(provider))
+            .filter(resource::Column::ProviderId.eq(provider_id))
+            .filter(resource::Column::State.ne("destroyed"))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(found.is_some())
+    }
+
+    /// The validated spec of the live resource with provider id `provider_id`, whoever owns it.
+    /// For pricing a request before its payment only (e.g. a start priced by the machine's
+    /// size): never return it to a caller.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn spec_by_provider_id(&self, provider: &str, provider_id: &str) -> Result<Option<serde_json::Value>> {
+        let found = Resources::find()
+            .filter(resource::Column::Provider.eq(provider))
+            .filter(resource::Column::ProviderId.eq(provider_id))
+            .filter(resource::Column::State.ne("destroyed"))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(found.map(|m| m.spec))
+    }
+
     /// The owner's resources of `kind` that are not destroyed, oldest first.
     ///
     /// # Errors

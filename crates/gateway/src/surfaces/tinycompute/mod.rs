@@ -1,10 +1,16 @@
 //! TinyCompute surface (`/api/*`), from `tinycompute-llms.txt`: Fly machines, volumes and
 //! apps; DigitalOcean droplets; Vercel projects, deployments, domains and DNS; Upstash KV.
 
+mod common;
+#[cfg(feature = "fly")]
+mod machines;
+
 use axum::http::Method;
+use axum::routing::MethodRouter;
 use compute_core::provider::ProviderId::{Digitalocean, Fly, Upstash, Vercel};
 
 use crate::routes::{Price, Route, RouteSpec, Surface, usd};
+use crate::state::AppState;
 
 const MACHINE_CREATE: &str = r#"{"name":"my-server","region":"sjc","ttl_minutes":60,"config":{"image":"ubuntu:latest","init":{"cmd":["sleep","infinity"]},"guest":{"cpu_kind":"shared","cpus":1,"memory_mb":512}}}"#;
 
@@ -102,6 +108,39 @@ pub fn routes() -> Vec<Route> {
             .example(r#"{"pattern":"user:*"}"#),
     ]
     .into_iter()
-    .map(Route::listed)
+    .map(|s| match handler(&s.method, s.path) {
+        Some(h) => Route::served(s, h),
+        None => Route::listed(s),
+    })
     .collect()
+}
+
+/// The handler this build has for a route.
+fn handler(method: &Method, path: &str) -> Option<MethodRouter<AppState>> {
+    #[cfg(feature = "fly")]
+    {
+        use axum::routing::{delete, get, post};
+        let h = match (method.as_str(), path) {
+            ("POST", "/api/machines") => post(machines::create),
+            ("GET", "/api/machines") => get(machines::list),
+            ("GET", "/api/machines/{id}") => get(machines::get),
+            ("POST", "/api/machines/{id}/start") => post(machines::start),
+            ("POST", "/api/machines/{id}/stop") => post(machines::stop),
+            ("POST", "/api/machines/{id}/restart") => post(machines::restart),
+            ("DELETE", "/api/machines/{id}") => delete(machines::destroy),
+            ("POST", "/api/machines/{id}/exec") => post(machines::exec),
+            ("POST", "/api/machines/{id}/wait") => post(machines::wait),
+            ("GET", "/api/machines/{id}/events") => get(machines::events),
+            ("POST", "/api/machines/{id}/suspend") => post(machines::suspend),
+            ("GET", "/api/machines/{id}/ps") => get(machines::ps),
+            ("GET", "/api/machines/{id}/billing") => get(machines::billing),
+            _ => return None,
+        };
+        Some(h)
+    }
+    #[cfg(not(feature = "fly"))]
+    {
+        let _ = (method, path);
+        None
+    }
 }

@@ -1,0 +1,107 @@
+//! Payments in the gateway: the enabled rails ([`Rails`]), the 402 ([`challenge`]), reading
+//! credentials ([`credential`]), the paid-request flow ([`flow`]), wallet authentication for
+//! free calls ([`auth`]) and the reconciler of unknown settlements ([`reconcile`]).
+
+pub mod auth;
+pub mod challenge;
+pub mod credential;
+pub mod flow;
+pub mod reconcile;
+
+use std::fmt;
+use std::sync::Arc;
+
+use compute_core::payment::Payment;
+use compute_store::Store;
+
+use crate::config::{Config, ConfigError};
+
+/// The payment rails compiled in (Cargo features).
+#[allow(clippy::vec_init_then_push)] // One push per compiled feature.
+pub fn compiled() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut v = Vec::new();
+    #[cfg(feature = "tempo")]
+    v.push("tempo");
+    v
+}
+
+/// The enabled rails, in offer order.
+#[derive(Clone, Default)]
+pub struct Rails {
+    all: Vec<Arc<dyn Payment>>,
+    #[cfg(feature = "tempo")]
+    tempo: Option<Arc<compute_pay_tempo::TempoRail>>,
+}
+
+impl fmt::Debug for Rails {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.all.iter().map(|r| r.rail().rail.clone())).finish()
+    }
+}
+
+impl Rails {
+    /// Every enabled rail.
+    pub fn all(&self) -> &[Arc<dyn Payment>] {
+        &self.all
+    }
+
+    /// The rail named `name` (`tempo`, `base`, …).
+    pub fn by_name(&self, name: &str) -> Option<&Arc<dyn Payment>> {
+        self.all.iter().find(|r| r.rail().rail == name)
+    }
+
+    /// The Tempo rail, which also authenticates wallets with zero-amount proofs.
+    #[cfg(feature = "tempo")]
+    pub fn tempo(&self) -> Option<&Arc<compute_pay_tempo::TempoRail>> {
+        self.tempo.as_ref()
+    }
+}
+
+/// Builds the rails configured in `[payments.*]`; replay markers live in `store`.
+///
+/// # Errors
+/// [`ConfigError`] naming `payments.<rail>` when its feature is not compiled in or the rail
+/// rejects its settings.
+pub fn build(config: &Config, store: &Store) -> Result<Rails, ConfigError> {
+    #[allow(unused_mut)]
+    let mut rails = Rails::default();
+    if let Some(t) = &config.payments.tempo {
+        #[cfg(feature = "tempo")]
+        {
+            let realm = t.realm.clone().unwrap_or_else(|| {
+                url::Url::parse(&config.server.public_base())
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or_else(|| "compute-gateway".to_owned())
+            });
+            let currencies = if t.currencies.is_empty() {
+                vec![compute_pay_tempo::PATH_USD.to_owned()]
+            } else {
+                t.currencies.clone()
+            };
+            let rail_config = compute_pay_tempo::TempoConfig {
+                rpc_url: t.rpc_url.clone(),
+                chain_id: t.chain_id,
+                currencies,
+                decimals: 6,
+                recipient: t.recipient.clone(),
+                realm,
+                secret_key: t.secret_key.clone(),
+                challenge_ttl: std::time::Duration::from_secs(t.challenge_ttl_secs),
+                marker_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
+            };
+            let rail = compute_pay_tempo::TempoRail::new(rail_config, Arc::new(store.clone()))
+                .map_err(|e| ConfigError(format!("payments.tempo: {}", e.message())))?;
+            let rail = Arc::new(rail);
+            rails.all.push(rail.clone());
+            rails.tempo = Some(rail);
+        }
+        #[cfg(not(feature = "tempo"))]
+        {
+            let _ = (t, store);
+            return Err(ConfigError("payments.tempo: this binary was built without the `tempo` feature".into()));
+        }
+    }
+    Ok(rails)
+}
