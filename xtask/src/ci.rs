@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use crate::tools;
-use crate::util::{cargo, root, run as sh, succeeds};
+use crate::util::{cargo, run as sh, succeeds};
 
 /// Runs every check CI runs, in order, stopping at the first failure.
 pub(crate) fn run() -> Result<(), String> {
@@ -21,7 +21,7 @@ pub(crate) fn run() -> Result<(), String> {
 }
 
 /// The PostgreSQL tests need a server on 127.0.0.1:5432; start the local cluster if it is down.
-fn ensure_postgres() -> Result<(), String> {
+pub(crate) fn ensure_postgres() -> Result<(), String> {
     let ready = || succeeds(Command::new("pg_isready").args(["-h", "127.0.0.1", "-p", "5432"]));
     if ready() {
         return Ok(());
@@ -40,13 +40,4 @@ fn ensure_postgres() -> Result<(), String> {
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
     Err("PostgreSQL did not come up on 127.0.0.1:5432".into())
-}
-
-/// Starts the gateway on SQLite in `./data` with no configuration file.
-pub(crate) fn demo() -> Result<(), String> {
-    eprintln!("Starting compute-gateway on http://127.0.0.1:8402 (SQLite in {}/data).", root().display());
-    eprintln!("Try:  curl http://127.0.0.1:8402/health");
-    eprintln!("      curl http://127.0.0.1:8402/llms.txt");
-    eprintln!("      curl http://127.0.0.1:8402/openapi.json");
-    sh(cargo().args(["run", "--package", "compute-gateway", "--", "serve"]))
 }

@@ -3,12 +3,15 @@
 //! - `ci`: everything CI checks — formatting, clippy (`-D warnings`), every test (SQLite and
 //!   PostgreSQL), cargo-deny (licenses, bans, sources) and rustdoc without warnings. Installs
 //!   the pinned tools it needs (cargo-deny; a Python venv with the OpenAPI validator) first.
+//! - `e2e`: the real stack (anvil, Fly fake, gateways) paid by the real clients.
 //! - `tools`: only the tool installation step.
-//! - `demo`: starts the gateway locally on SQLite and prints what to try.
+//! - `demo`: starts the local stack (anvil Tempo, Fly fake, gateway) and prints mppx commands.
 //!
 //! Deliberately dependency-free (std only) so it compiles in seconds.
 
 mod ci;
+mod e2e;
+mod procs;
 mod tools;
 mod util;
 
@@ -19,9 +22,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("tools") => tools::install_all().map(|_| ()),
-        Some("demo") => ci::demo(),
+        Some("demo") => e2e::demo(),
+        Some("e2e") => e2e::run(),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tools|demo>");
+            eprintln!("usage: cargo xtask <ci|e2e|tools|demo>");
             return ExitCode::from(2);
         }
     };

@@ -14,13 +14,36 @@ const DENY_VERSION: &str = "0.20.2";
 pub(crate) struct Tools {
     /// `openapi-spec-validator` executable.
     pub(crate) openapi_validator: PathBuf,
+    /// The venv's Python (with pympp and x402).
+    pub(crate) python: PathBuf,
+    /// anvil 1.7.1 from npm.
+    pub(crate) anvil: PathBuf,
 }
 
 /// Installs every tool that is missing and returns their paths.
 pub(crate) fn install_all() -> Result<Tools, String> {
     install_cargo_deny()?;
     let venv = install_python_venv()?;
-    Ok(Tools { openapi_validator: venv.join("bin").join("openapi-spec-validator") })
+    install_npm()?;
+    Ok(Tools {
+        openapi_validator: venv.join("bin").join("openapi-spec-validator"),
+        python: venv.join("bin").join("python"),
+        anvil: root().join("e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
+    })
+}
+
+/// `npm ci` in `e2e/` (the real payment clients, anvil, FiatToken artifacts), pinned by
+/// `e2e/package-lock.json`; skipped when the installed lock matches.
+fn install_npm() -> Result<(), String> {
+    let dir = root().join("e2e");
+    let lock =
+        std::fs::read_to_string(dir.join("package-lock.json")).map_err(|e| format!("e2e/package-lock.json: {e}"))?;
+    let stamp = dir.join("node_modules").join(".installed-lock");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == lock) {
+        return Ok(());
+    }
+    run(Command::new("npm").current_dir(&dir).args(["ci", "--legacy-peer-deps", "--no-audit", "--no-fund"]))?;
+    std::fs::write(&stamp, lock).map_err(|e| e.to_string())
 }
 
 fn install_cargo_deny() -> Result<(), String> {

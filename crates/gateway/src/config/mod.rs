@@ -44,6 +44,33 @@ pub struct Config {
 pub struct PaymentsConfig {
     /// `[payments.tempo]`: MPP, method `tempo`.
     pub tempo: Option<TempoRailConfig>,
+    /// `[payments.base]`: x402 `exact` with EIP-3009 USDC on Base (or any eip155 chain).
+    pub base: Option<BaseRailConfig>,
+}
+
+/// `[payments.base]` (x402 `exact` on EVM with EIP-3009; payments-x402.md §2).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseRailConfig {
+    /// Chain id: 8453 Base, 84532 Base Sepolia, or another eip155 chain with an EIP-3009 token.
+    pub chain_id: u64,
+    /// JSON-RPC URL (secret: it often embeds an API key).
+    pub rpc_url: SecretString,
+    /// Token address (default: USDC of Base or Base Sepolia for those chain ids).
+    pub token_address: Option<String>,
+    /// The token's EIP-712 domain name (default: `USD Coin` on Base, `USDC` on Base Sepolia).
+    pub token_name: Option<String>,
+    /// The token's EIP-712 domain version (default `2`).
+    pub token_version: Option<String>,
+    /// Token decimals (default 6).
+    pub decimals: Option<u8>,
+    /// Address that receives payments (`payTo`).
+    pub pay_to: String,
+    /// Private key of the hot wallet that submits settlements and pays gas
+    /// (`COMPUTE_GATEWAY_PAYMENTS__BASE__SIGNER_KEY`).
+    pub signer_key: SecretString,
+    /// `maxTimeoutSeconds` of the offers (default 300).
+    pub max_timeout_seconds: Option<u64>,
 }
 
 /// `[payments.tempo]` (MPP `tempo` charges; payments-mpp.md §2).

@@ -23,6 +23,8 @@ pub fn compiled() -> Vec<&'static str> {
     let mut v = Vec::new();
     #[cfg(feature = "tempo")]
     v.push("tempo");
+    #[cfg(feature = "base")]
+    v.push("base");
     v
 }
 
@@ -41,6 +43,12 @@ impl fmt::Debug for Rails {
 }
 
 impl Rails {
+    /// Rails from already-built verifiers (for embedding the gateway with other rails, and
+    /// for tests). Wallet proofs need the Tempo rail, which only [`build`] registers.
+    pub fn from_rails(all: Vec<Arc<dyn Payment>>) -> Rails {
+        Rails { all, ..Rails::default() }
+    }
+
     /// Every enabled rail.
     pub fn all(&self) -> &[Arc<dyn Payment>] {
         &self.all
@@ -103,5 +111,56 @@ pub fn build(config: &Config, store: &Store) -> Result<Rails, ConfigError> {
             return Err(ConfigError("payments.tempo: this binary was built without the `tempo` feature".into()));
         }
     }
+    if let Some(b) = &config.payments.base {
+        #[cfg(feature = "base")]
+        rails.all.push(base_rail(b)?);
+        #[cfg(not(feature = "base"))]
+        {
+            let _ = b;
+            return Err(ConfigError("payments.base: this binary was built without the `base` feature".into()));
+        }
+    }
     Ok(rails)
+}
+
+#[cfg(feature = "base")]
+fn base_rail(b: &crate::config::BaseRailConfig) -> Result<Arc<dyn Payment>, ConfigError> {
+    use compute_pay_base::{BaseConfig, BaseRail, Eip3009Token};
+    let known = match b.chain_id {
+        8453 => Some(Eip3009Token::base_usdc()),
+        84532 => Some(Eip3009Token::base_sepolia_usdc()),
+        _ => None,
+    };
+    let token = match (&b.token_address, known) {
+        (None, Some(t)) => Eip3009Token {
+            name: b.token_name.clone().unwrap_or(t.name),
+            version: b.token_version.clone().unwrap_or(t.version),
+            decimals: b.decimals.unwrap_or(t.decimals),
+            address: t.address,
+        },
+        (Some(address), known) => Eip3009Token {
+            address: address.clone(),
+            name: b.token_name.clone().or_else(|| known.as_ref().map(|t| t.name.clone())).ok_or_else(|| {
+                ConfigError("payments.base.token_name: required for a token other than Base USDC".into())
+            })?,
+            version: b.token_version.clone().unwrap_or_else(|| "2".to_owned()),
+            decimals: b.decimals.unwrap_or(6),
+        },
+        (None, None) => {
+            return Err(ConfigError("payments.base.token_address: required on chains other than 8453 and 84532".into()));
+        }
+    };
+    let mut c = BaseConfig::new(
+        format!("eip155:{}", b.chain_id),
+        b.chain_id,
+        b.rpc_url.clone(),
+        token,
+        b.pay_to.clone(),
+        b.signer_key.clone(),
+    );
+    if let Some(t) = b.max_timeout_seconds {
+        c.max_timeout_seconds = t;
+    }
+    let rail = BaseRail::new(c).map_err(|e| ConfigError(format!("payments.base: {}", e.message())))?;
+    Ok(Arc::new(rail))
 }

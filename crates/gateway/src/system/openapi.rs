@@ -83,24 +83,42 @@ fn operation(state: &AppState, spec: &RouteSpec) -> Value {
     responses.insert("503".into(), json!({"$ref": "#/components/responses/Problem"}));
     if spec.price.is_paid() {
         responses.insert("402".into(), json!({"$ref": "#/components/responses/PaymentRequired"}));
-        op.insert("x-payment-info".into(), payment_info(spec));
+        op.insert("x-payment-info".into(), payment_info(state, spec));
     }
     op.insert("responses".into(), Value::Object(responses));
     Value::Object(op)
 }
 
-fn payment_info(spec: &RouteSpec) -> Value {
+fn payment_info(state: &AppState, spec: &RouteSpec) -> Value {
     let price = match &spec.price {
-        Price::Fixed { usd } => {
-            json!({"mode": "fixed", "currency": "USD", "amount": usd.to_string()})
-        }
-        Price::Dynamic { formula } => {
-            json!({"mode": "dynamic", "currency": "USD", "formula": formula})
-        }
+        Price::Fixed { usd } => json!({"mode": "fixed", "currency": "USD", "amount": usd.to_string()}),
+        Price::Dynamic { formula } => json!({"mode": "dynamic", "currency": "USD", "formula": formula}),
         Price::Free => json!({"mode": "free"}),
     };
-    // Offers appear once payment rails are enabled; each rail contributes one entry.
-    json!({"price": price, "offers": []})
+    // One offer per enabled rail; `amount` is in the rail's base units, `null` when dynamic.
+    let offers: Vec<Value> = state
+        .rails()
+        .all()
+        .iter()
+        .map(|rail| {
+            let info = rail.rail();
+            let amount = match &spec.price {
+                Price::Fixed { usd } => {
+                    compute_core::TokenAmount::from_usd_ceil(*usd, info.decimals).ok().map(|t| t.to_string())
+                }
+                _ => None,
+            };
+            json!({
+                "intent": "charge",
+                "method": info.rail,
+                "network": info.network,
+                "amount": amount,
+                "currency": info.asset,
+                "description": spec.summary,
+            })
+        })
+        .collect();
+    json!({"price": price, "offers": offers})
 }
 
 fn operation_id(spec: &RouteSpec) -> String {

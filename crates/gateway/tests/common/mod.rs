@@ -1,4 +1,5 @@
 //! Helpers: an in-process app over a fresh SQLite file, and one-shot requests.
+#![allow(dead_code)] // Each test file uses a different part.
 
 use axum::Router;
 use axum::body::Body;
@@ -34,7 +35,6 @@ impl TestApp {
     }
 }
 
-#[allow(dead_code)] // Not every test file uses it.
 pub(crate) fn json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
 }

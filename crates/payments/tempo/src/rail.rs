@@ -161,8 +161,13 @@ impl Payment for TempoRail {
             .collect()
     }
 
+    /// Every MPP credential whose method is `tempo`, and MPP credentials that cannot be parsed
+    /// (so they are answered `malformed-credential`, not `method-unsupported`).
     fn accepts(&self, credential: &Credential) -> bool {
-        Self::parse(credential).is_ok_and(|c| c.challenge.method.as_str() == METHOD)
+        match credential {
+            Credential::Mpp { .. } => Self::parse(credential).map_or(true, |c| c.challenge.method.as_str() == METHOD),
+            _ => false,
+        }
     }
 
     async fn verify(&self, credential: &Credential, charge: &Charge) -> Result<Verified> {

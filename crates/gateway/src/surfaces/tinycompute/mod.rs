@@ -4,6 +4,8 @@
 mod common;
 #[cfg(feature = "fly")]
 mod machines;
+#[cfg(feature = "fly")]
+mod volumes;
 
 use axum::http::Method;
 use axum::routing::MethodRouter;
@@ -134,6 +136,15 @@ fn handler(method: &Method, path: &str) -> Option<MethodRouter<AppState>> {
             ("POST", "/api/machines/{id}/suspend") => post(machines::suspend),
             ("GET", "/api/machines/{id}/ps") => get(machines::ps),
             ("GET", "/api/machines/{id}/billing") => get(machines::billing),
+            ("POST", "/api/volumes") => post(volumes::create),
+            ("GET", "/api/volumes") => get(volumes::list),
+            ("GET", "/api/volumes/{id}") => get(volumes::get),
+            ("DELETE", "/api/volumes/{id}") => delete(volumes::delete),
+            ("PUT", "/api/volumes/{id}/extend") => axum::routing::put(volumes::extend),
+            ("POST", "/api/apps") => post(volumes::create_app),
+            ("DELETE", "/api/apps/{name}") => delete(volumes::delete_app),
+            ("GET", "/api/apps/{name}/ips") => get(volumes::list_ips),
+            ("POST", "/api/apps/{name}/ips") => post(volumes::allocate_ip),
             _ => return None,
         };
         Some(h)

@@ -1,0 +1,269 @@
+//! The paid-request flow in process, with a deterministic test rail standing in for a chain
+//! (the real rails are exercised against local chains by `cargo xtask e2e`): the 402, replay
+//! (sequential and 50 concurrent), amount pinning, idempotency keys, unknown settlements and
+//! their reconciliation, rejected settlements, and the refund of a failed action.
+
+mod common;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::json;
+use compute_core::payment::{Charge, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
+use compute_core::{Error, ErrorKind, Result, TokenAmount, Usd};
+use compute_gateway::config::Config;
+use compute_gateway::payments::Rails;
+use compute_gateway::state::AppState;
+use compute_store::PaymentStatus;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Credentials are `Payment test:<payer>:<nonce>:<usd>`; a nonce starting `unknown-` settles
+/// with an unknown outcome, `reject-` is rejected.
+#[derive(Debug)]
+struct TestRail {
+    info: RailInfo,
+}
+
+impl TestRail {
+    fn new() -> Self {
+        TestRail { info: RailInfo { rail: "test".into(), network: "test:1".into(), asset: "TUSD".into(), decimals: 6 } }
+    }
+}
+
+#[async_trait]
+impl Payment for TestRail {
+    fn rail(&self) -> &RailInfo {
+        &self.info
+    }
+    fn offers(&self, charge: &Charge) -> Result<Vec<Offer>> {
+        Ok(vec![Offer::Mpp {
+            www_authenticate: format!("Payment id=\"t\", method=\"test\", amount=\"{}\"", charge.amount),
+        }])
+    }
+    fn accepts(&self, c: &Credential) -> bool {
+        matches!(c, Credential::Mpp { encoded } if encoded.starts_with("Payment test:"))
+    }
+    async fn verify(&self, c: &Credential, charge: &Charge) -> Result<Verified> {
+        let Credential::Mpp { encoded } = c else { unreachable!() };
+        let parts: Vec<&str> = encoded.trim_start_matches("Payment test:").split(':').collect();
+        let [payer, nonce, usd] = parts[..] else {
+            return Err(Error::new(ErrorKind::PaymentRequired, "bad").with_reason("malformed-credential"));
+        };
+        let usd: Usd = usd.parse()?;
+        if usd != charge.amount {
+            return Err(Error::new(ErrorKind::PaymentRequired, "amount mismatch").with_reason("invalid-challenge"));
+        }
+        Ok(Verified {
+            rail: self.info.clone(),
+            payer: payer.parse()?,
+            amount: TokenAmount::from_usd_ceil(usd, 6)?,
+            amount_usd: usd,
+            fingerprint: format!("test:{nonce}"),
+            challenge_id: None,
+            settlement: serde_json::json!({"nonce": nonce}),
+        })
+    }
+    async fn settle(&self, v: &Verified) -> Result<SettleOutcome> {
+        let nonce = v.settlement["nonce"].as_str().unwrap_or_default().to_owned();
+        Ok(if nonce.starts_with("unknown-") {
+            SettleOutcome::Unknown { reference: nonce }
+        } else if nonce.starts_with("reject-") {
+            SettleOutcome::Rejected { reason: "insufficient funds".into() }
+        } else {
+            SettleOutcome::Settled { reference: nonce }
+        })
+    }
+    async fn reconcile(&self, reference: &str) -> Result<SettleOutcome> {
+        Ok(SettleOutcome::Settled { reference: reference.to_owned() })
+    }
+    fn receipt_headers(&self, _: &Verified, reference: &str) -> Vec<(String, String)> {
+        vec![("Payment-Receipt".into(), format!("test-receipt-{reference}"))]
+    }
+}
+
+const ALICE: &str = "0x00000000000000000000000000000000000a11ce";
+
+struct Harness {
+    app: axum::Router,
+    state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("g.toml");
+    // Fly points at a closed port: creates fail after payment, which is what the refund case needs.
+    std::fs::write(
+        &toml,
+        format!(
+            "[server]\ndata_dir = \"{}\"\n[providers.fly]\ntoken = \"t\"\norg_slug = \"o\"\nbase_url = \"http://127.0.0.1:9\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let config = Config::load_from(Some(&toml), Vec::new()).unwrap();
+    let store = compute_gateway::server::open_store(&config).await.unwrap();
+    let providers = compute_gateway::providers::build(&config).unwrap();
+    let specs = compute_gateway::routes::all_routes().into_iter().map(|r| r.spec).collect();
+    let rails = Rails::from_rails(vec![Arc::new(TestRail::new()) as Arc<dyn Payment>]);
+    let state = AppState::new(config, store, providers, rails, specs);
+    Harness { app: compute_gateway::server::app_with_state(state.clone()), state, _dir: dir }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    credential: Option<&str>,
+    key: Option<&str>,
+    body: &str,
+) -> Answer {
+    let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+    if let Some(c) = credential {
+        req = req.header(header::AUTHORIZATION, c);
+    }
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    let resp = app.clone().oneshot(req.body(Body::from(body.to_owned())).unwrap()).await.unwrap();
+    let (parts, b) = resp.into_parts();
+    Answer { status: parts.status, headers: parts.headers, body: b.collect().await.unwrap().to_bytes().to_vec() }
+}
+
+fn cred(nonce: &str, usd: &str) -> String {
+    format!("Payment test:{ALICE}:{nonce}:{usd}")
+}
+
+#[tokio::test]
+async fn no_credential_gets_one_402_with_every_offer_and_the_price() {
+    let h = harness().await;
+    let a = call(&h.app, "GET", "/api/machines", None, None, "").await;
+    assert_eq!(a.status, StatusCode::PAYMENT_REQUIRED);
+    assert!(a.headers.get(header::WWW_AUTHENTICATE).unwrap().to_str().unwrap().contains("amount=\"0.001\""));
+    assert_eq!(a.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+    let p = json(&a.body);
+    assert_eq!(p["type"], "https://paymentauth.org/problems/payment-required");
+    assert_eq!(p["amount_usd"], "0.001");
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_before_any_challenge() {
+    let h = harness().await;
+    let a = call(&h.app, "POST", "/api/machines", None, None, r#"{"config":{"image":"x","files":[]}}"#).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.headers.get(header::WWW_AUTHENTICATE).is_none());
+    let a = call(&h.app, "POST", "/api/machines", None, None, r#"{"region":"mars","config":{"image":"x"}}"#).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(json(&a.body)["detail"].as_str().unwrap().contains("region"));
+    let a = call(&h.app, "POST", "/api/machines/0123456789abcd/exec", None, None, r#"{"command":["ls"]}"#).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "an unknown machine is 404 before payment");
+}
+
+#[tokio::test]
+async fn a_credential_pays_once_sequentially_and_under_50_concurrent_uses() {
+    let h = harness().await;
+    let c = cred("n1", "0.001");
+    let first = call(&h.app, "GET", "/api/machines", Some(&c), None, "").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.headers.get("payment-receipt").unwrap(), "test-receipt-n1");
+    assert_eq!(json(&first.body), serde_json::json!([]));
+    let again = call(&h.app, "GET", "/api/machines", Some(&c), None, "").await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN);
+    assert!(again.headers.get(header::WWW_AUTHENTICATE).is_none());
+    assert_eq!(json(&again.body)["type"], "https://paymentauth.org/problems/verification-failed");
+
+    let c = cred("n-race", "0.001");
+    let tasks = (0..50).map(|_| {
+        let (app, c) = (h.app.clone(), c.clone());
+        tokio::spawn(async move { call(&app, "GET", "/api/machines", Some(&c), None, "").await.status })
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1);
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::FORBIDDEN).count(), 49);
+    let settled = h.state.store().payments_with_status(PaymentStatus::Settled).await.unwrap();
+    assert_eq!(settled.len(), 2);
+}
+
+#[tokio::test]
+async fn the_amount_is_pinned_to_the_route_price() {
+    let h = harness().await;
+    let a = call(&h.app, "GET", "/api/machines", Some(&cred("cheap", "0.0001")), None, "").await;
+    assert_eq!(a.status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(json(&a.body)["type"], "https://paymentauth.org/problems/invalid-challenge");
+    assert!(a.headers.get(header::WWW_AUTHENTICATE).is_some(), "a fresh challenge comes back");
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_the_stored_answer_without_a_second_charge() {
+    let h = harness().await;
+    let a = call(&h.app, "GET", "/api/machines", Some(&cred("i1", "0.001")), Some("k-1"), "").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let b = call(&h.app, "GET", "/api/machines", Some(&cred("i2", "0.001")), Some("k-1"), "").await;
+    assert_eq!(b.status, StatusCode::OK);
+    assert_eq!(b.headers.get("payment-receipt").unwrap(), "test-receipt-i1", "the stored answer, first receipt");
+    assert!(
+        h.state.store().payment_by_fingerprint("test:i2").await.unwrap().is_none(),
+        "the second credential was not charged"
+    );
+    let c = call(
+        &h.app,
+        "POST",
+        "/api/machines",
+        Some(&cred("i3", "0.14")),
+        Some("k-1"),
+        r#"{"config":{"image":"ubuntu:latest"}}"#,
+    )
+    .await;
+    assert_eq!(c.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn unknown_settlements_answer_pending_and_are_credited_when_they_settle() {
+    let h = harness().await;
+    let a = call(&h.app, "GET", "/api/machines", Some(&cred("unknown-1", "0.001")), None, "").await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    assert_eq!(json(&a.body)["status"], "pending");
+    assert!(a.headers.get(header::WWW_AUTHENTICATE).is_none(), "pending is not a fresh 402");
+    let wallet = ALICE.parse().unwrap();
+    assert_eq!(h.state.store().credit_balance(&wallet).await.unwrap(), Usd::ZERO);
+    assert_eq!(compute_gateway::payments::reconcile::run_once(&h.state).await.unwrap(), 1);
+    assert_eq!(compute_gateway::payments::reconcile::run_once(&h.state).await.unwrap(), 0, "resolved once");
+    assert_eq!(h.state.store().credit_balance(&wallet).await.unwrap(), "0.001".parse().unwrap());
+    let p = h.state.store().payment_by_fingerprint("test:unknown-1").await.unwrap().unwrap();
+    assert_eq!(p.status, PaymentStatus::Refunded);
+}
+
+#[tokio::test]
+async fn rejected_settlements_get_a_fresh_challenge() {
+    let h = harness().await;
+    let a = call(&h.app, "GET", "/api/machines", Some(&cred("reject-1", "0.001")), None, "").await;
+    assert_eq!(a.status, StatusCode::PAYMENT_REQUIRED);
+    assert!(json(&a.body)["detail"].as_str().unwrap().contains("insufficient funds"));
+    assert!(a.headers.get(header::WWW_AUTHENTICATE).is_some());
+}
+
+#[tokio::test]
+async fn a_failed_action_after_settlement_is_credited_visibly() {
+    let h = harness().await;
+    let body = r#"{"name":"doomed","config":{"image":"ubuntu:latest","guest":{"cpu_kind":"shared","cpus":1,"memory_mb":256}},"ttl_minutes":1}"#;
+    // 256 MB shared: $0.10 setup + $0.004 × 1 minute.
+    let a = call(&h.app, "POST", "/api/machines", Some(&cred("f1", "0.104")), None, body).await;
+    assert!(a.status.is_server_error(), "{}", String::from_utf8_lossy(&a.body));
+    let p = json(&a.body);
+    assert_eq!(p["refunded_usd"], "0.104");
+    assert_eq!(p["credit_balance_usd"], "0.104");
+    assert!(p["detail"].as_str().unwrap().contains("credited to your balance"));
+    let wallet = ALICE.parse().unwrap();
+    assert_eq!(h.state.store().credit_balance(&wallet).await.unwrap(), "0.104".parse().unwrap());
+    let pay = h.state.store().payment_by_fingerprint("test:f1").await.unwrap().unwrap();
+    assert_eq!(pay.status, PaymentStatus::Refunded);
+}

@@ -1,0 +1,143 @@
+//! Assembling one 402 from the [`Offer::X402`] offers of many rails.
+//!
+//! A single 402 can serve both protocol versions (and MPP, whose offers are skipped here):
+//! - v2: the `PAYMENT-REQUIRED` header, [`payment_required_v2`], from every offer's `v2` entry;
+//! - v1: the JSON body, [`payment_required_v1_body`], from the offers that have a `v1` entry
+//!   (networks with a v1 name). Rails put `resource` (the full URL) and `description` in their
+//!   v1 entries; a missing `mimeType` is filled with `application/json`.
+
+use compute_core::payment::Offer;
+use serde_json::{Value, json};
+
+use crate::v2::{self, PaymentRequired, ResourceInfo};
+use crate::{MIME_JSON, encode_header};
+
+/// The v2 `PaymentRequired` object for `resource_url`, with every offer's `v2` entry in
+/// `accepts` (in the given order), before encoding. Add `error` or `extensions` to it, then
+/// encode it with [`encode_header`].
+pub fn payment_required_v2_object(resource_url: &str, description: &str, offers: &[Offer]) -> PaymentRequired {
+    let accepts = offers
+        .iter()
+        .filter_map(|o| match o {
+            Offer::X402 { v2, .. } => Some(v2.clone()),
+            _ => None,
+        })
+        .collect();
+    PaymentRequired {
+        x402_version: v2::VERSION,
+        error: None,
+        resource: ResourceInfo {
+            url: resource_url.to_owned(),
+            description: Some(description.to_owned()),
+            mime_type: Some(MIME_JSON.to_owned()),
+        },
+        accepts,
+        extensions: None,
+    }
+}
+
+/// The value of the `PAYMENT-REQUIRED` header for `resource_url`: base64 of the v2
+/// `PaymentRequired` built by [`payment_required_v2_object`].
+pub fn payment_required_v2(resource_url: &str, description: &str, offers: &[Offer]) -> String {
+    encode_header(&payment_required_v2_object(resource_url, description, offers))
+}
+
+/// The v1 402 JSON body `{x402Version: 1, error, accepts}`, with the `v1` entry of every offer
+/// that has one (`accepts` is empty when no rail speaks v1).
+pub fn payment_required_v1_body(error: &str, offers: &[Offer]) -> Value {
+    let accepts: Vec<Value> = offers
+        .iter()
+        .filter_map(|o| match o {
+            Offer::X402 { v1: Some(v1), .. } => Some(with_mime_type(v1.clone())),
+            _ => None,
+        })
+        .collect();
+    json!({"x402Version": 1, "error": error, "accepts": accepts})
+}
+
+fn with_mime_type(mut entry: Value) -> Value {
+    if let Some(map) = entry.as_object_mut() {
+        map.entry("mimeType").or_insert_with(|| Value::String(MIME_JSON.to_owned()));
+    }
+    entry
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+    use crate::decode_header;
+
+    fn offers() -> Vec<Offer> {
+        let base_v2 = json!({
+            "scheme": "exact", "network": "eip155:8453", "amount": "10000",
+            "asset": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+            "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C", "maxTimeoutSeconds": 300,
+            "extra": {"name": "USD Coin", "version": "2"}
+        });
+        let base_v1 = json!({
+            "scheme": "exact", "network": "base", "maxAmountRequired": "10000",
+            "asset": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+            "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C",
+            "resource": "https://g.example/api/machines", "description": "Create a machine",
+            "maxTimeoutSeconds": 300, "extra": {"name": "USD Coin", "version": "2"}
+        });
+        let megaeth_v2 = json!({
+            "scheme": "exact", "network": "eip155:4326", "amount": "10000000000000000",
+            "asset": "0xFAfDdbb3FC7688494971a79cc65DCa3EF82079E7",
+            "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C", "maxTimeoutSeconds": 300,
+            "extra": {"name": "MegaUSD", "version": "1", "assetTransferMethod": "permit2"}
+        });
+        vec![
+            Offer::Mpp { www_authenticate: "Payment id=\"x\"".into() },
+            Offer::X402 { v2: base_v2, v1: Some(base_v1) },
+            Offer::X402 { v2: megaeth_v2, v1: None },
+        ]
+    }
+
+    #[test]
+    fn v2_header_carries_every_x402_offer() {
+        let h = payment_required_v2("https://g.example/api/machines", "Create a machine", &offers());
+        let pr = decode_header(&h).unwrap();
+        assert_eq!(pr["x402Version"], 2);
+        assert_eq!(
+            pr["resource"],
+            json!({"url": "https://g.example/api/machines", "description": "Create a machine", "mimeType": "application/json"})
+        );
+        let networks: Vec<_> = pr["accepts"].as_array().unwrap().iter().map(|a| a["network"].clone()).collect();
+        assert_eq!(networks, [json!("eip155:8453"), json!("eip155:4326")]);
+        assert!(pr.get("error").is_none() && pr.get("extensions").is_none());
+        let typed: PaymentRequired = serde_json::from_value(pr).unwrap();
+        assert_eq!(typed.accepts.len(), 2);
+    }
+
+    #[test]
+    fn v1_body_only_has_networks_with_a_v1_name() {
+        let body = payment_required_v1_body("X-PAYMENT header is required", &offers());
+        assert_eq!(body["x402Version"], 1);
+        assert_eq!(body["error"], "X-PAYMENT header is required");
+        let accepts = body["accepts"].as_array().unwrap();
+        assert_eq!(accepts.len(), 1);
+        assert_eq!(accepts[0]["network"], "base");
+        assert_eq!(accepts[0]["mimeType"], "application/json");
+        assert_eq!(accepts[0]["resource"], "https://g.example/api/machines");
+        let typed: crate::v1::PaymentRequirements = serde_json::from_value(accepts[0].clone()).unwrap();
+        assert_eq!(typed.max_amount_required, "10000");
+        let empty = payment_required_v1_body("e", &[]);
+        assert_eq!(empty["accepts"], json!([]));
+    }
+
+    #[test]
+    fn the_object_can_carry_an_error_and_extensions() {
+        let mut pr = payment_required_v2_object("https://g.example/x", "x", &offers());
+        pr.error = Some("invalid_exact_evm_payload_signature".into());
+        let mut ext = Map::new();
+        let (name, value) = crate::extension::payment_identifier_advertisement(false);
+        ext.insert(name.to_owned(), value);
+        pr.extensions = Some(ext);
+        let back = decode_header(&encode_header(&pr)).unwrap();
+        assert_eq!(back["error"], "invalid_exact_evm_payload_signature");
+        assert_eq!(back["extensions"]["payment-identifier"]["info"]["required"], false);
+    }
+}

@@ -1,0 +1,240 @@
+//! `cargo xtask e2e`: the real stack on this machine — anvil `--network tempo`, the Fly fake,
+//! the gateway binary on SQLite, two gateway processes on one PostgreSQL — paid by the real
+//! clients (mppx CLI and library, pympp). Test cases live in `e2e/*.mjs` and `e2e/*.py`; each
+//! prints `N passed, N failed`; this prints the total last.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::procs::{Proc, free_port, target_dir, wait_http, wait_rpc};
+use crate::tools;
+use crate::util::{cargo, root, run as sh};
+
+/// anvil dev account 9: receives payments (payTo / MPP recipient).
+const RECIPIENT: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
+/// Challenge lifetime: under 25 s so pympp's transactions fit anvil's pre-T11 window.
+const CHALLENGE_TTL_SECS: u64 = 20;
+/// HMAC secret of the e2e gateways (test value, at least 32 bytes).
+const SECRET: &str = "e2e-only-secret-0123456789abcdef0123456789";
+const FLY_TOKEN: &str = "fly-e2e-token";
+
+/// The running local stack: anvil (Tempo), the Fly fake and gateway processes.
+pub(crate) struct Stack {
+    /// Gateway on SQLite.
+    pub(crate) gateway: Gateway,
+    /// Two gateways sharing one PostgreSQL database, when asked for.
+    pub(crate) pg: Option<(Gateway, Gateway, PgDatabase)>,
+    /// Tempo JSON-RPC URL.
+    pub(crate) rpc: String,
+    /// Fly fake base URL.
+    pub(crate) fly: String,
+    _anvil: Proc,
+    _fly: Proc,
+}
+
+impl Stack {
+    /// Builds the binaries and starts everything; `with_postgres` adds the two PostgreSQL gateways.
+    pub(crate) fn start(work: &Path, with_postgres: bool) -> Result<Stack, String> {
+        let tools = tools::install_all()?;
+        sh(cargo().args(["build", "--locked", "-p", "compute-gateway", "-p", "compute-testkit", "--bins"]))?;
+        let bin = target_dir().join("debug");
+        std::fs::create_dir_all(work).map_err(|e| e.to_string())?;
+        let rpc_port = free_port()?;
+        let rpc = format!("http://127.0.0.1:{rpc_port}");
+        let anvil = Proc::spawn(
+            "anvil",
+            // An explicit hardfork: with anvil 1.7.1's default, only a sender's first
+            // expiring-nonce transaction is ever mined; with t4 every one is.
+            Command::new(&tools.anvil).args([
+                "--network",
+                "tempo",
+                "--hardfork",
+                "t4",
+                "--chain-id",
+                "1337",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &rpc_port.to_string(),
+            ]),
+            &work.join("anvil.log"),
+        )?;
+        wait_rpc(&rpc, Duration::from_secs(30))?;
+        let (fly_proc, line) = Proc::spawn_reading_line(
+            "fly-fake",
+            Command::new(bin.join("fly-fake")).args(["--listen", "127.0.0.1:0", "--token", FLY_TOKEN]),
+        )?;
+        let fly = line.rsplit(' ').next().unwrap_or_default().to_owned();
+        if !fly.starts_with("http://") {
+            return Err(format!("fly-fake printed {line:?}"));
+        }
+        let gateway = Gateway::start("gateway-sqlite", &bin, work, &rpc, &fly, None)?;
+        let pg = if with_postgres {
+            crate::ci::ensure_postgres()?;
+            let db = PgDatabase::create()?;
+            let a = Gateway::start("gateway-pg-a", &bin, work, &rpc, &fly, Some(&db.url))?;
+            let b = Gateway::start("gateway-pg-b", &bin, work, &rpc, &fly, Some(&db.url))?;
+            Some((a, b, db))
+        } else {
+            None
+        };
+        Ok(Stack { gateway, pg, rpc, fly, _anvil: anvil, _fly: fly_proc })
+    }
+}
+
+/// Runs the suite; fails when any case fails.
+pub(crate) fn run() -> Result<(), String> {
+    let tools = tools::install_all()?;
+    let work = target_dir().join(format!("e2e-{}", std::process::id()));
+    let stack = Stack::start(&work, true)?;
+    let (pg_a, pg_b) = stack.pg.as_ref().map(|(a, b, _)| (a.url.clone(), b.url.clone())).unwrap_or_default();
+    let env = |c: &mut Command| {
+        c.current_dir(root().join("e2e"))
+            .env("GATEWAY_URL", &stack.gateway.url)
+            .env("GATEWAY_PG_A", &pg_a)
+            .env("GATEWAY_PG_B", &pg_b)
+            .env("RPC_URL", &stack.rpc)
+            .env("FLY_FAKE_URL", &stack.fly)
+            .env("FLY_TOKEN", FLY_TOKEN)
+            .env("RECIPIENT", RECIPIENT)
+            .env("CHALLENGE_TTL_SECS", CHALLENGE_TTL_SECS.to_string())
+            .env("MPPX_BIN", root().join("e2e/node_modules/.bin/mppx"));
+    };
+    let mut totals = (0u32, 0u32);
+    let mut outcome = Ok(());
+    let mut node = Command::new("node");
+    node.arg("mpp.mjs");
+    let mut python = Command::new(&tools.python);
+    python.arg("pympp_pay.py");
+    for (name, mut cmd) in [("mpp (mppx CLI and library)", node), ("pympp", python)] {
+        env(&mut cmd);
+        eprintln!("== e2e: {name}");
+        let out = cmd.output().map_err(|e| format!("cannot run {name}: {e}"))?;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        eprint!("{text}");
+        let (p, f) = counts(&text);
+        totals = (totals.0 + p, totals.1 + f);
+        if !out.status.success() || f > 0 || p == 0 {
+            outcome = Err(format!("e2e suite {name:?} failed (logs in {})", work.display()));
+        }
+    }
+    let Stack { gateway, pg, .. } = stack;
+    gateway.proc.terminate();
+    if let Some((a, b, db)) = pg {
+        a.proc.terminate();
+        b.proc.terminate();
+        drop(db);
+    }
+    #[allow(clippy::print_stdout)] // The closing line CI reads.
+    {
+        println!("e2e: {} passed, {} failed", totals.0, totals.1);
+    }
+    outcome
+}
+
+/// `cargo xtask demo`: the same local stack for a person, until Ctrl-C.
+pub(crate) fn demo() -> Result<(), String> {
+    let work = target_dir().join("demo");
+    let stack = Stack::start(&work, false)?;
+    let g = &stack.gateway.url;
+    let mppx = root().join("e2e/node_modules/.bin/mppx");
+    eprintln!(
+        "\nLocal stack up (logs in {}):\n  gateway   {g}\n  tempo RPC {}\n  Fly fake  {}\n\n\
+         Pay with the mppx CLI from an anvil dev account:\n\n\
+         export MPPX_RPC_URL={} MPPX_PRIVATE_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d\n\
+         {m} {g}/api/machines -J '{{\"name\":\"my-server\",\"region\":\"sjc\",\"config\":{{\"image\":\"ubuntu:latest\",\"init\":{{\"cmd\":[\"sleep\",\"infinity\"]}},\"guest\":{{\"cpu_kind\":\"shared\",\"cpus\":1,\"memory_mb\":512}}}}}}'\n\
+         {m} {g}/api/machines/<id>/exec -J '{{\"command\":[\"ls\",\"-la\"]}}'\n\
+         {m} {g}/api/machines/<id>/stop -X POST\n\
+         {m} {g}/api/machines/<id> -X DELETE\n\nCtrl-C stops everything.",
+        work.display(),
+        stack.rpc,
+        stack.fly,
+        stack.rpc,
+        m = mppx.display()
+    );
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// Reads the last `N passed, N failed` line of a suite's output.
+fn counts(text: &str) -> (u32, u32) {
+    text.lines()
+        .rev()
+        .find_map(|l| {
+            let l = l.trim();
+            let (p, rest) = l.split_once(" passed, ")?;
+            let f = rest.split_whitespace().next()?;
+            Some((p.rsplit(' ').next()?.parse().ok()?, f.parse().ok()?))
+        })
+        .unwrap_or((0, 1))
+}
+
+/// A gateway process.
+pub(crate) struct Gateway {
+    /// Base URL.
+    pub(crate) url: String,
+    proc: Proc,
+}
+
+impl Gateway {
+    fn start(
+        name: &str,
+        bin: &Path,
+        work: &Path,
+        rpc: &str,
+        fly: &str,
+        database: Option<&str>,
+    ) -> Result<Gateway, String> {
+        let port = free_port()?;
+        let data = work.join(name);
+        let config = work.join(format!("{name}.toml"));
+        let database = database.map(|u| format!("[database]\nurl = \"{u}\"\n")).unwrap_or_default();
+        let toml = format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{data}\"\n{database}\n\
+             [payments.tempo]\nrpc_url = \"{rpc}\"\nchain_id = 1337\nrecipient = \"{RECIPIENT}\"\nrealm = \"compute-gateway.e2e\"\n\
+             secret_key = \"{SECRET}\"\nchallenge_ttl_secs = {CHALLENGE_TTL_SECS}\n\n\
+             [providers.fly]\ntoken = \"{FLY_TOKEN}\"\norg_slug = \"e2e\"\nbase_url = \"{fly}\"\n",
+            data = data.display()
+        );
+        std::fs::write(&config, toml).map_err(|e| e.to_string())?;
+        let proc = Proc::spawn(
+            name,
+            Command::new(bin.join("compute-gateway")).arg("--config").arg(&config).arg("serve").env("RUST_LOG", "info"),
+            &work.join(format!("{name}.log")),
+        )?;
+        let url = format!("http://127.0.0.1:{port}");
+        wait_http(&format!("{url}/health"), Duration::from_secs(60))?;
+        Ok(Gateway { url, proc })
+    }
+}
+
+/// A PostgreSQL database for the two-process case, dropped at the end.
+pub(crate) struct PgDatabase {
+    url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> Result<PgDatabase, String> {
+        let name = format!("cg_e2e_{}", std::process::id());
+        psql(&format!("DROP DATABASE IF EXISTS {name}"))?;
+        psql(&format!("CREATE DATABASE {name}"))?;
+        Ok(PgDatabase { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn psql(sql: &str) -> Result<(), String> {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if out.status.success() { Ok(()) } else { Err(format!("psql {sql:?}: {}", String::from_utf8_lossy(&out.stderr))) }
+}
