@@ -57,7 +57,7 @@ export function decodeB64Url(value) {
 
 /** Runs the mppx CLI; returns {status, headers, body} of the final response. */
 export async function mppxCli(key, url, args = []) {
-  const { stdout } = await promisify(execFile)(env.mppxBin, [url, '-i', '-s', ...args], {
+  const { stdout } = await promisify(execFile)(env.mppxBin, [url, '-i', ...args], {
     env: { ...process.env, MPPX_RPC_URL: env.rpc, MPPX_PRIVATE_KEY: key },
     timeout: 120_000,
     maxBuffer: 1 << 24,

@@ -166,6 +166,13 @@ await t.step('a failed action after settlement is credited to the payer', async 
   const r = await mppx.fetch(`${G}/api/machines`, { method: 'POST', headers: json, body: SEED_CREATE.replace('my-server', 'doomed') })
   const body = await r.json()
   t.check('the error says the amount was credited, with the balance', r.status >= 400 && body.refunded_usd === '0.16' && body.credit_balance_usd === '0.16', body)
+  // The credit pays for the next machine: the wallet proves itself with a zero-amount proof.
+  const before = await balance(env.recipient)
+  const paid = await mppx.fetch(`${G}/api/machines`, { method: 'POST', headers: { ...json, 'X-Use-Credits': 'true' }, body: SEED_CREATE.replace('my-server', 'on-credits') })
+  const paidBody = await paid.json()
+  const after = await balance(env.recipient)
+  t.check('credits pay for a machine (wallet proven by a zero-amount proof)', paid.status === 200 && typeof paidBody.id === 'string' && paid.headers.get('credit-balance') === '0', [paid.status, paidBody, paid.headers.get('credit-balance')])
+  t.check('nothing moved on chain for the credit payment', after === before, `${after - before}`)
 })
 
 await t.step('two gateway processes sharing PostgreSQL settle one credential once', async () => {

@@ -16,6 +16,7 @@ pub(crate) fn run() -> Result<(), String> {
     sh(cargo().args(["fetch", "--locked"]))?;
     sh(cargo().args(["deny", "--offline", "check", "licenses", "bans", "sources"]))?;
     sh(cargo().args(["doc", "--workspace", "--no-deps", "--locked"]).env("RUSTDOCFLAGS", "-D warnings"))?;
+    crate::e2e::run()?;
     eprintln!("xtask ci: all checks passed");
     Ok(())
 }

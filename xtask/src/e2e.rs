@@ -1,7 +1,8 @@
 //! `cargo xtask e2e`: the real stack on this machine — anvil `--network tempo`, the Fly fake,
 //! the gateway binary on SQLite, two gateway processes on one PostgreSQL — paid by the real
-//! clients (mppx CLI and library, pympp). Test cases live in `e2e/*.mjs` and `e2e/*.py`; each
-//! prints `N passed, N failed`; this prints the total last.
+//! clients (mppx CLI and library, pympp) and, on a second anvil (chain 84532, Circle's real
+//! USDC), by the x402 clients (@x402/fetch, x402-fetch, PyPI x402). Test cases live in
+//! `e2e/*.mjs` and `e2e/*.py`; each prints `N passed, N failed`; this prints the total last.
 
 use std::path::Path;
 use std::process::Command;
@@ -29,8 +30,11 @@ pub(crate) struct Stack {
     pub(crate) rpc: String,
     /// Fly fake base URL.
     pub(crate) fly: String,
+    /// x402: JSON-RPC URL of the Base Sepolia anvil (chain 84532, real USDC).
+    pub(crate) base_rpc: String,
     _anvil: Proc,
     _fly: Proc,
+    _base_anvil: Proc,
 }
 
 impl Stack {
@@ -61,6 +65,7 @@ impl Stack {
             &work.join("anvil.log"),
         )?;
         wait_rpc(&rpc, Duration::from_secs(30))?;
+        let (base_anvil, base_rpc) = start_base_chain(&tools.anvil, work)?;
         let (fly_proc, line) = Proc::spawn_reading_line(
             "fly-fake",
             Command::new(bin.join("fly-fake")).args(["--listen", "127.0.0.1:0", "--token", FLY_TOKEN]),
@@ -69,17 +74,17 @@ impl Stack {
         if !fly.starts_with("http://") {
             return Err(format!("fly-fake printed {line:?}"));
         }
-        let gateway = Gateway::start("gateway-sqlite", &bin, work, &rpc, &fly, None)?;
+        let gateway = Gateway::start("gateway-sqlite", &bin, work, &rpc, &base_rpc, &fly, None)?;
         let pg = if with_postgres {
             crate::ci::ensure_postgres()?;
             let db = PgDatabase::create()?;
-            let a = Gateway::start("gateway-pg-a", &bin, work, &rpc, &fly, Some(&db.url))?;
-            let b = Gateway::start("gateway-pg-b", &bin, work, &rpc, &fly, Some(&db.url))?;
+            let a = Gateway::start("gateway-pg-a", &bin, work, &rpc, &base_rpc, &fly, Some(&db.url))?;
+            let b = Gateway::start("gateway-pg-b", &bin, work, &rpc, &base_rpc, &fly, Some(&db.url))?;
             Some((a, b, db))
         } else {
             None
         };
-        Ok(Stack { gateway, pg, rpc, fly, _anvil: anvil, _fly: fly_proc })
+        Ok(Stack { gateway, pg, rpc, fly, base_rpc, _anvil: anvil, _fly: fly_proc, _base_anvil: base_anvil })
     }
 }
 
@@ -100,6 +105,7 @@ pub(crate) fn run() -> Result<(), String> {
             .env("RECIPIENT", RECIPIENT)
             .env("CHALLENGE_TTL_SECS", CHALLENGE_TTL_SECS.to_string())
             .env("MPPX_BIN", root().join("e2e/node_modules/.bin/mppx"));
+        x402_env(c, &stack.base_rpc);
     };
     let mut totals = (0u32, 0u32);
     let mut outcome = Ok(());
@@ -107,7 +113,9 @@ pub(crate) fn run() -> Result<(), String> {
     node.arg("mpp.mjs");
     let mut python = Command::new(&tools.python);
     python.arg("pympp_pay.py");
-    for (name, mut cmd) in [("mpp (mppx CLI and library)", node), ("pympp", python)] {
+    let mut suites = vec![("mpp (mppx CLI and library)", node), ("pympp", python)];
+    suites.extend(x402_suites(&tools.python));
+    for (name, mut cmd) in suites {
         env(&mut cmd);
         eprintln!("== e2e: {name}");
         let out = cmd.output().map_err(|e| format!("cannot run {name}: {e}"))?;
@@ -184,6 +192,7 @@ impl Gateway {
         bin: &Path,
         work: &Path,
         rpc: &str,
+        base_rpc: &str,
         fly: &str,
         database: Option<&str>,
     ) -> Result<Gateway, String> {
@@ -195,8 +204,9 @@ impl Gateway {
             "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{data}\"\n{database}\n\
              [payments.tempo]\nrpc_url = \"{rpc}\"\nchain_id = 1337\nrecipient = \"{RECIPIENT}\"\nrealm = \"compute-gateway.e2e\"\n\
              secret_key = \"{SECRET}\"\nchallenge_ttl_secs = {CHALLENGE_TTL_SECS}\n\n\
-             [providers.fly]\ntoken = \"{FLY_TOKEN}\"\norg_slug = \"e2e\"\nbase_url = \"{fly}\"\n",
-            data = data.display()
+             [providers.fly]\ntoken = \"{FLY_TOKEN}\"\norg_slug = \"e2e\"\nbase_url = \"{fly}\"\n{base}",
+            data = data.display(),
+            base = base_config(base_rpc),
         );
         std::fs::write(&config, toml).map_err(|e| e.to_string())?;
         let proc = Proc::spawn(
@@ -237,4 +247,60 @@ fn psql(sql: &str) -> Result<(), String> {
         .output()
         .map_err(|e| format!("psql: {e}"))?;
     if out.status.success() { Ok(()) } else { Err(format!("psql {sql:?}: {}", String::from_utf8_lossy(&out.stderr))) }
+}
+
+// ---- x402: the Base rail on a second anvil (chain 84532) with Circle's real USDC ----
+
+/// Account 15 of anvil's test mnemonic: receives x402 payments (`payTo`).
+const BASE_PAY_TO: &str = "0xcd3B766CCDd6AE721141F452C550Ca635964ce71";
+/// anvil dev account 8: the Base rail's settlement key (submits `transferWithAuthorization`,
+/// pays the gas).
+const BASE_SIGNER_KEY: &str = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97";
+const BASE_SETTLER: &str = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f";
+/// Accounts 10..14 of anvil's test mnemonic: the x402 payers of `e2e/x402.mjs` and
+/// `e2e/x402_pay.py` (not 1..7, which the MPP suites use: a wallet owns its machines on every
+/// rail).
+const BASE_PAYERS: &str = "0xBcd4042DE499D14e55001CcbB24a551F3b954096,0x71bE63f3384f5fb98995898A86B02Fb2426c5788,\
+                           0xFABB0ac9d68B0B445fB7357272Ff202C5651694a,0x1CBd3b2770909D4e10f157cABC84C7264073C9Ec,\
+                           0xdF3e18d64BC6A983f673Ab319CCaE4f1a57C7097";
+
+/// Starts anvil with chain id 84532, installs FiatTokenV2_2 at the Base Sepolia USDC address
+/// (`e2e/deploy-usdc.mjs`) and mints 100 USDC to each payer; returns the process and its URL.
+fn start_base_chain(anvil: &Path, work: &Path) -> Result<(Proc, String), String> {
+    let port = free_port()?;
+    let url = format!("http://127.0.0.1:{port}");
+    let proc = Proc::spawn(
+        "anvil-base",
+        Command::new(anvil).args(["--chain-id", "84532", "--host", "127.0.0.1", "--port", &port.to_string()]),
+        &work.join("anvil-base.log"),
+    )?;
+    wait_rpc(&url, Duration::from_secs(30))?;
+    sh(Command::new("node")
+        .arg("deploy-usdc.mjs")
+        .current_dir(root().join("e2e"))
+        .env("RPC_URL", &url)
+        .env("MINT_TO", BASE_PAYERS))?;
+    Ok((proc, url))
+}
+
+/// The `[payments.base]` section of a gateway config.
+fn base_config(base_rpc: &str) -> String {
+    format!(
+        "\n[payments.base]\nchain_id = 84532\nrpc_url = \"{base_rpc}\"\npay_to = \"{BASE_PAY_TO}\"\n\
+         signer_key = \"{BASE_SIGNER_KEY}\"\n"
+    )
+}
+
+/// The environment of the x402 suites.
+fn x402_env(c: &mut Command, base_rpc: &str) {
+    c.env("BASE_RPC_URL", base_rpc).env("BASE_PAY_TO", BASE_PAY_TO).env("BASE_SETTLER", BASE_SETTLER);
+}
+
+/// The x402 suites: @x402/fetch (v2) and x402-fetch (v1) in node, the PyPI x402 client.
+fn x402_suites(python: &Path) -> Vec<(&'static str, Command)> {
+    let mut node = Command::new("node");
+    node.arg("x402.mjs");
+    let mut py = Command::new(python);
+    py.arg("x402_pay.py");
+    vec![("x402 (@x402/fetch v2, x402-fetch v1)", node), ("x402 (PyPI x402)", py)]
 }

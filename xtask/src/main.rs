@@ -1,8 +1,8 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
 //! - `ci`: everything CI checks — formatting, clippy (`-D warnings`), every test (SQLite and
-//!   PostgreSQL), cargo-deny (licenses, bans, sources) and rustdoc without warnings. Installs
-//!   the pinned tools it needs (cargo-deny; a Python venv with the OpenAPI validator) first.
+//!   PostgreSQL), cargo-deny (licenses, bans, sources), rustdoc without warnings, then `e2e`.
+//!   Installs the pinned tools it needs (cargo-deny, npm packages, a Python venv) first.
 //! - `e2e`: the real stack (anvil, Fly fake, gateways) paid by the real clients.
 //! - `tools`: only the tool installation step.
 //! - `demo`: starts the local stack (anvil Tempo, Fly fake, gateway) and prints mppx commands.

@@ -267,3 +267,46 @@ async fn a_failed_action_after_settlement_is_credited_visibly() {
     let pay = h.state.store().payment_by_fingerprint("test:f1").await.unwrap().unwrap();
     assert_eq!(pay.status, PaymentStatus::Refunded);
 }
+
+async fn call_with(app: &axum::Router, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+    let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app.clone().oneshot(req.body(Body::from(body.to_owned())).unwrap()).await.unwrap();
+    let (parts, b) = resp.into_parts();
+    Answer { status: parts.status, headers: parts.headers, body: b.collect().await.unwrap().to_bytes().to_vec() }
+}
+
+#[tokio::test]
+async fn credits_pay_for_any_route_and_never_go_negative() {
+    use compute_core::http::ExposeSecret;
+    let h = harness().await;
+    let wallet: compute_core::WalletAddress = ALICE.parse().unwrap();
+    let key = h.state.store().create_api_key(&wallet, "t").await.unwrap();
+    let api_key = key.key.expose_secret().to_owned();
+    let with_credits = [("x-use-credits", "true"), ("x-api-key", api_key.as_str())];
+
+    let broke = call_with(&h.app, "GET", "/api/machines", &with_credits, "").await;
+    assert_eq!(broke.status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(json(&broke.body)["credit_balance_usd"], "0");
+
+    // A failed paid action refunds $0.104 to the balance...
+    let body = r#"{"name":"doomed","config":{"image":"ubuntu:latest"},"ttl_minutes":1}"#;
+    call(&h.app, "POST", "/api/machines", Some(&cred("f2", "0.104")), None, body).await;
+    // ...which then pays for a list, with no chain payment.
+    let paid = call_with(&h.app, "GET", "/api/machines", &with_credits, "").await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", String::from_utf8_lossy(&paid.body));
+    assert_eq!(paid.headers.get("credit-balance").unwrap(), "0.103");
+    let balance = call_with(&h.app, "GET", "/compute/credits/balance", &[("x-api-key", api_key.as_str())], "").await;
+    assert_eq!(json(&balance.body)["balance_usd"], "0.103");
+    // More than the balance is refused; a failed action paid with credits gives them back.
+    let too_much = call_with(&h.app, "POST", "/api/machines", &with_credits, body).await;
+    assert_eq!(too_much.status, StatusCode::PAYMENT_REQUIRED);
+    let failed = call_with(&h.app, "POST", "/api/volumes", &with_credits, r#"{"name":"data","size_gb":1}"#).await;
+    assert!(failed.status.is_server_error(), "{}", String::from_utf8_lossy(&failed.body));
+    assert_eq!(json(&failed.body)["credit_balance_usd"], "0.103");
+    // Without a wallet proof or key there is no spending.
+    let anonymous = call_with(&h.app, "GET", "/api/machines", &[("x-use-credits", "true")], "").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

@@ -46,6 +46,17 @@ fn decode_x402(raw: &[u8]) -> Result<serde_json::Value, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))
 }
 
+/// Header asking to pay from the wallet's credit balance instead of on chain.
+pub const USE_CREDITS: &str = "x-use-credits";
+
+/// Whether the request asks to pay with credits (`X-Use-Credits: true`).
+pub fn wants_credits(headers: &HeaderMap) -> bool {
+    headers
+        .get(USE_CREDITS)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true") || v.trim() == "1")
+}
+
 /// The `Idempotency-Key` header, or the x402 `payment-identifier` extension id.
 ///
 /// # Errors

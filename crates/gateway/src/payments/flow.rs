@@ -88,6 +88,9 @@ where
             .with_detail("no payment rail is enabled on this gateway, so paid routes cannot be served")
             .into_response();
     }
+    if credential::wants_credits(req.headers) {
+        return super::credits::run(state, req, act).await;
+    }
     let charge = charge_for(state, &req);
     let credential = match credential::from_headers(req.headers) {
         Ok(Some(c)) => c,
@@ -113,26 +116,8 @@ where
         Err(p) => return p.into_response(),
     };
     let scope = verified.payer.to_string();
-    if let Some(k) = &key {
-        let fingerprint = request_fingerprint(&req);
-        let expires = Utc::now() + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS);
-        match state.store().start_idempotent(&scope, k, &fingerprint, expires).await {
-            Ok(IdempotencyStart::Started) => {}
-            Ok(IdempotencyStart::Completed(stored)) => return replay(stored),
-            Ok(IdempotencyStart::InProgress) => {
-                let mut r = Problem::new(StatusCode::CONFLICT, "conflict", "Request in progress")
-                    .with_detail("a request with this Idempotency-Key is still being processed; retry shortly")
-                    .into_response();
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return r;
-            }
-            Ok(IdempotencyStart::Mismatch) => {
-                return Problem::new(StatusCode::CONFLICT, "conflict", "Idempotency-Key reused")
-                    .with_detail("this Idempotency-Key was already used for a different request")
-                    .into_response();
-            }
-            Err(e) => return Problem::from(e).into_response(),
-        }
+    if let Err(r) = begin_idempotent(state, &scope, key.as_deref(), &req).await {
+        return r;
     }
     let release = |state: AppState| {
         let (scope, key) = (scope.clone(), key.clone());
@@ -185,6 +170,51 @@ where
     mark(state, &payment.id, PaymentStatus::Settled, Some(&reference)).await;
     let payer = Payer { wallet: verified.payer.clone(), payment_id: payment.id.clone(), amount: verified.amount_usd };
     let receipt = rail.receipt_headers(&verified, &reference);
+    deliver(state, scope, key, payer, receipt, act).await
+}
+
+/// Reserves the idempotency key for this payer and request, or answers with what an earlier
+/// request with the same key did (the stored response, or 409).
+pub(super) async fn begin_idempotent(
+    state: &AppState,
+    scope: &str,
+    key: Option<&str>,
+    req: &PaidRequest<'_>,
+) -> Result<(), Response> {
+    let Some(k) = key else { return Ok(()) };
+    let fingerprint = request_fingerprint(req);
+    let expires = Utc::now() + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS);
+    match state.store().start_idempotent(scope, k, &fingerprint, expires).await {
+        Ok(IdempotencyStart::Started) => Ok(()),
+        Ok(IdempotencyStart::Completed(stored)) => Err(replay(stored)),
+        Ok(IdempotencyStart::InProgress) => {
+            let mut r = Problem::new(StatusCode::CONFLICT, "conflict", "Request in progress")
+                .with_detail("a request with this Idempotency-Key is still being processed; retry shortly")
+                .into_response();
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            Err(r)
+        }
+        Ok(IdempotencyStart::Mismatch) => Err(Problem::new(StatusCode::CONFLICT, "conflict", "Idempotency-Key reused")
+            .with_detail("this Idempotency-Key was already used for a different request")
+            .into_response()),
+        Err(e) => Err(Problem::from(e).into_response()),
+    }
+}
+
+/// Runs the action once paid, in its own task; refunds on failure; stores the answer under
+/// the idempotency key.
+pub(super) async fn deliver<F, Fut>(
+    state: &AppState,
+    scope: String,
+    key: Option<String>,
+    payer: Payer,
+    receipt: Vec<(String, String)>,
+    act: F,
+) -> Response
+where
+    F: FnOnce(Payer) -> Fut + Send + 'static,
+    Fut: Future<Output = ActResult> + Send + 'static,
+{
     let task_state = state.clone();
     let task = tokio::spawn(async move {
         let stored = match act(payer.clone()).await {
@@ -233,13 +263,13 @@ fn replayed(detail: &str) -> Response {
         .into_response()
 }
 
-async fn mark(state: &AppState, id: &str, status: PaymentStatus, reference: Option<&str>) {
+pub(super) async fn mark(state: &AppState, id: &str, status: PaymentStatus, reference: Option<&str>) {
     if let Err(e) = state.store().set_payment_status(id, status, reference).await {
         tracing::error!(payment = id, %status, error = %e, "could not record a payment status");
     }
 }
 
-async fn complete(state: &AppState, scope: &str, key: Option<&str>, stored: &StoredResponse) {
+pub(super) async fn complete(state: &AppState, scope: &str, key: Option<&str>, stored: &StoredResponse) {
     if let Some(k) = key
         && let Err(e) = state.store().complete_idempotent(scope, k, stored).await
     {
@@ -266,7 +296,7 @@ async fn refund(state: &AppState, payer: &Payer, problem: Problem) -> StoredResp
                 tracing::error!(error = %e, "could not mark a refunded payment");
             }
             let detail = format!(
-                "{} The ${} you paid was credited to your balance, now ${}; spend it on any paid route.",
+                "{} The ${} you paid was credited to your balance, now ${}; spend it on any paid route with `X-Use-Credits: true` (balance: GET /compute/credits/balance).",
                 problem.detail.clone().unwrap_or_default(),
                 payer.amount,
                 entry.balance
@@ -297,7 +327,7 @@ fn pending(reference: &str, verified: &Verified) -> StoredResponse {
         "reference": reference,
         "rail": verified.rail.rail,
         "detail": "The payment was broadcast but not confirmed yet. Nothing was delivered. If it settles, the amount is \
-                   credited to your balance (GET your credit balance, then retry with credits); if it fails, nothing is charged.",
+                   credited to your balance (GET /compute/credits/balance; pay with `X-Use-Credits: true`); if it fails, nothing is charged.",
     });
     stored_json(StatusCode::ACCEPTED, &body, Vec::new())
 }
@@ -309,7 +339,7 @@ fn stored_json(status: StatusCode, body: &Value, extra: Vec<(String, String)>) -
 }
 
 /// Builds the HTTP response from a stored (or fresh) response.
-fn replay(stored: StoredResponse) -> Response {
+pub(super) fn replay(stored: StoredResponse) -> Response {
     let mut resp = (StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK), stored.body).into_response();
     for (name, value) in stored.headers {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {

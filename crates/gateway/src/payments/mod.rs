@@ -1,10 +1,12 @@
 //! Payments in the gateway: the enabled rails ([`Rails`]), the 402 ([`challenge`]), reading
-//! credentials ([`credential`]), the paid-request flow ([`flow`]), wallet authentication for
+//! credentials ([`credential`]), the paid-request flow ([`flow`]), paying from the credit
+//! balance ([`credits`]), wallet authentication for
 //! free calls ([`auth`]) and the reconciler of unknown settlements ([`reconcile`]).
 
 pub mod auth;
 pub mod challenge;
 pub mod credential;
+pub mod credits;
 pub mod flow;
 pub mod reconcile;
 
@@ -147,7 +149,9 @@ fn base_rail(b: &crate::config::BaseRailConfig) -> Result<Arc<dyn Payment>, Conf
             decimals: b.decimals.unwrap_or(6),
         },
         (None, None) => {
-            return Err(ConfigError("payments.base.token_address: required on chains other than 8453 and 84532".into()));
+            return Err(ConfigError(
+                "payments.base.token_address: required on chains other than 8453 and 84532".into(),
+            ));
         }
     };
     let mut c = BaseConfig::new(

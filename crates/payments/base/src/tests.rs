@@ -334,8 +334,19 @@ async fn chain_state_checks_map_to_their_reasons() {
     asserter.push_success(&Bytes::from(U256::from(10_000).abi_encode()));
     asserter.push_success(&Bytes::from(false.abi_encode()));
     asserter.push_failure_msg("execution reverted: FiatTokenV2: invalid signature");
+    asserter.push_success(&Bytes::from(false.abi_encode()));
     let got = verify_err(&rail, &cred).await;
     assert_eq!(got, (ErrorKind::PaymentRequired, "invalid_exact_evm_transaction_simulation_failed".into()));
+
+    // Settled by a concurrent request between the nonce check and the simulation: a replay.
+    asserter.push_success(&Bytes::from(U256::from(10_000).abi_encode()));
+    asserter.push_success(&Bytes::from(false.abi_encode()));
+    asserter.push_failure_msg("execution reverted: FiatTokenV2: authorization is used or canceled");
+    asserter.push_success(&Bytes::from(true.abi_encode()));
+    assert_eq!(
+        verify_err(&rail, &cred).await,
+        (ErrorKind::PermissionDenied, "invalid_exact_evm_nonce_already_used".into())
+    );
 
     // No answer at all: a temporary error, not a fresh 402.
     let e = rail.verify(&cred, &charge("0.01")).await.unwrap_err();

@@ -197,6 +197,9 @@ impl BaseRail {
         self.check_nonce_unused(auth.from, auth.nonce).await?;
         let data = self.transfer_calldata(signed);
         if let Err(msg) = raw_call(&self.provider, Some(self.settler), self.asset, data, "eth_call", reason).await? {
+            // A concurrent request may have settled this authorization between (8) and (9):
+            // that is a replay (403), not an invalid payment (402 with a fresh challenge).
+            self.check_nonce_unused(auth.from, auth.nonce).await?;
             return Err(rejected(
                 Reason::InvalidExactEvmTransactionSimulationFailed,
                 format!("transferWithAuthorization would revert: {msg}"),

@@ -1,10 +1,14 @@
 //! x402Compute surface (`/compute/*`), from `x402compute-docs.txt`: Vultr (and `do:`-prefixed
 //! DigitalOcean) instances with prepaid hours, credits and API keys.
 
+mod account;
+
 use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, post};
 use compute_core::provider::ProviderId::Vultr;
 
 use crate::routes::{Price, Route, RouteSpec, Surface};
+use crate::state::AppState;
 
 fn spec(method: Method, path: &'static str, summary: &'static str, price: Price) -> RouteSpec {
     RouteSpec::new(Surface::X402Compute, method, path, summary, price)
@@ -40,6 +44,20 @@ pub fn routes() -> Vec<Route> {
             .example(r#"{"plan":"vc2-2c-4gb"}"#),
     ]
     .into_iter()
-    .map(Route::listed)
+    .map(|s| match handler(&s.method, s.path) {
+        Some(h) => Route::served(s, h),
+        None => Route::listed(s),
+    })
     .collect()
+}
+
+/// The handler this build has for a route.
+fn handler(method: &Method, path: &str) -> Option<MethodRouter<AppState>> {
+    Some(match (method.as_str(), path) {
+        ("GET", "/compute/credits/balance") => get(account::balance),
+        ("POST", "/compute/api-keys") => post(account::create_key),
+        ("GET", "/compute/api-keys") => get(account::list_keys),
+        ("DELETE", "/compute/api-keys/{id}") => delete(account::revoke_key),
+        _ => return None,
+    })
 }
