@@ -41,7 +41,9 @@ impl Stack {
     /// Builds the binaries and starts everything; `with_postgres` adds the two PostgreSQL gateways.
     pub(crate) fn start(work: &Path, with_postgres: bool) -> Result<Stack, String> {
         let tools = tools::install_all()?;
-        sh(cargo().args(["build", "--locked", "-p", "compute-gateway", "-p", "compute-testkit", "--bins"]))?;
+        // The binaries as `cargo test --workspace` builds them: the same feature set, so after
+        // the test step nothing is compiled again.
+        sh(cargo().args(["test", "--workspace", "--locked", "--no-run"]))?;
         let bin = target_dir().join("debug");
         std::fs::create_dir_all(work).map_err(|e| e.to_string())?;
         let rpc_port = free_port()?;

@@ -135,8 +135,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let backend = store.backend();
     let state = state(config, store).map_err(|e| e.to_string())?;
-    let reconciler = crate::payments::reconcile::spawn(state.clone(), RECONCILE_EVERY);
-    let expiry = crate::services::expiry::spawn(state.clone(), EXPIRY_EVERY);
+    let reconciler = crate::services::periodic::spawn("reconcile", state.clone(), RECONCILE_EVERY, |s| async move {
+        crate::payments::reconcile::run_once(&s).await
+    });
+    let expiry = crate::services::periodic::spawn("expiry", state.clone(), EXPIRY_EVERY, |s| async move {
+        crate::services::expiry::run_once(&s).await
+    });
     let app = app_with_state(state);
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -3,27 +3,10 @@
 //! payer's balance; one that failed is marked rejected. Safe with several replicas: each
 //! payment changes state by compare-and-set, and only the winner credits.
 
-use std::time::Duration;
-
 use compute_core::payment::SettleOutcome;
 use compute_store::{NewCredit, PaymentStatus};
 
 use crate::state::AppState;
-
-/// Starts the reconciler, running every `every`, until the runtime stops.
-pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            match run_once(&state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(resolved = n, "reconciled unknown settlements"),
-                Err(e) => tracing::warn!(error = %e, "reconciler pass failed"),
-            }
-        }
-    })
-}
 
 /// One pass over the payments in `unknown`; returns how many were resolved.
 ///

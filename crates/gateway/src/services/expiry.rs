@@ -16,21 +16,6 @@ pub const RUNNING_STATES: [&str; 2] = ["running", "starting"];
 /// How long one replica holds a resource while stopping it.
 const LEASE: Duration = Duration::from_secs(120);
 
-/// Starts the worker, one pass every `every`.
-pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            match run_once(&state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(stopped = n, "stopped machines whose paid time ran out"),
-                Err(e) => tracing::warn!(error = %e, "expiry pass failed"),
-            }
-        }
-    })
-}
-
 /// One pass: stops every running machine whose `paid_until` is past; returns how many.
 ///
 /// # Errors

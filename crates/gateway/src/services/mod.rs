@@ -5,3 +5,4 @@ pub mod expiry;
 #[cfg(feature = "fly")]
 pub mod fly;
 pub mod owners;
+pub mod periodic;
