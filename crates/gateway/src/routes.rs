@@ -174,13 +174,18 @@ pub struct Route {
 impl Route {
     /// A listed route this build does not serve yet.
     pub fn listed(spec: RouteSpec) -> Self {
-        Route { spec, handler: None }
+        Route::new(spec, None)
     }
 
     /// A served route.
-    pub fn served(mut spec: RouteSpec, handler: MethodRouter<AppState>) -> Self {
-        spec.served = true;
-        Route { spec, handler: Some(handler) }
+    pub fn served(spec: RouteSpec, handler: MethodRouter<AppState>) -> Self {
+        Route::new(spec, Some(handler))
+    }
+
+    /// A route with the handler this build has for it, if any.
+    pub fn new(mut spec: RouteSpec, handler: Option<MethodRouter<AppState>>) -> Self {
+        spec.served = handler.is_some();
+        Route { spec, handler }
     }
 }
 

@@ -8,9 +8,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use compute_core::payment::{Charge, Offer};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Rails;
 use crate::problem::Problem;
@@ -21,30 +20,19 @@ pub const MPP_PROBLEMS: &str = "https://paymentauth.org/problems/";
 /// The 402 for `charge`, with `reason` (an MPP problem code such as `payment-required` or
 /// `invalid-challenge`) and `detail`.
 pub fn payment_required(rails: &Rails, charge: &Charge, reason: &str, detail: &str) -> Response {
-    let mut www = Vec::new();
-    let (mut v2, mut v1) = (Vec::new(), Vec::new());
+    let mut offers = Vec::new();
     for rail in rails.all() {
         match rail.offers(charge) {
-            Ok(offers) => {
-                for offer in offers {
-                    match offer {
-                        Offer::Mpp { www_authenticate } => www.push(www_authenticate),
-                        Offer::X402 { v2: a, v1: b } => {
-                            v2.push(a);
-                            v1.extend(b);
-                        }
-                        _ => {}
-                    }
-                }
-            }
+            Ok(o) => offers.extend(o),
             Err(e) => tracing::error!(rail = %rail.rail().rail, error = %e, "rail could not make an offer"),
         }
     }
-    if www.is_empty() && v2.is_empty() {
+    if offers.is_empty() {
         return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "No payment rail available")
             .with_detail("no payment rail could make an offer for this request")
             .into_response();
     }
+    let x402 = offers.iter().any(|o| matches!(o, Offer::X402 { .. }));
     let mut problem = Problem {
         kind: format!("{MPP_PROBLEMS}{reason}"),
         title: "Payment Required".to_owned(),
@@ -53,27 +41,24 @@ pub fn payment_required(rails: &Rails, charge: &Charge, reason: &str, detail: &s
         extensions: Default::default(),
     }
     .with("amount_usd", charge.amount.to_string());
-    if !v2.is_empty() {
-        problem = problem.with("x402Version", 1).with("error", detail.to_owned()).with("accepts", Value::Array(v1));
+    if x402 && let Value::Object(v1) = compute_pay_x402::payment_required_v1_body(detail, &offers) {
+        problem.extensions.extend(v1);
     }
     let mut resp = problem.into_response();
-    *resp.status_mut() = StatusCode::PAYMENT_REQUIRED;
     let headers = resp.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    for value in www {
-        if let Ok(v) = HeaderValue::from_str(&value) {
+    for offer in &offers {
+        if let Offer::Mpp { www_authenticate } = offer
+            && let Ok(v) = HeaderValue::from_str(www_authenticate)
+        {
             headers.append(header::WWW_AUTHENTICATE, v);
         }
     }
-    if !v2.is_empty() {
-        let required = json!({
-            "x402Version": 2,
-            "error": detail,
-            "resource": {"url": charge.resource_url, "description": charge.description, "mimeType": "application/json"},
-            "accepts": v2,
-        });
-        let encoded = base64::engine::general_purpose::STANDARD.encode(required.to_string());
-        if let Ok(v) = HeaderValue::from_str(&encoded) {
+    if x402 {
+        let mut required =
+            compute_pay_x402::payment_required_v2_object(&charge.resource_url, &charge.description, &offers);
+        required.error = Some(detail.to_owned());
+        if let Ok(v) = HeaderValue::from_str(&compute_pay_x402::encode_header(&required)) {
             headers.insert("payment-required", v);
         }
     }

@@ -4,13 +4,9 @@
 //! - x402 v1: `X-PAYMENT: <base64 JSON>`.
 
 use axum::http::{HeaderMap, StatusCode, header};
-use base64::Engine;
 use compute_core::payment::Credential;
 
 use crate::problem::Problem;
-
-/// Largest accepted encoded x402 payment header, in bytes.
-const MAX_X402_HEADER: usize = 16 * 1024;
 
 /// The credential the request carries, if any.
 ///
@@ -27,7 +23,11 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Option<Credential>, Problem> 
     }
     for (name, version) in [("payment-signature", 2u8), ("x-payment", 1u8)] {
         if let Some(v) = headers.get(name) {
-            let payload = decode_x402(v.as_bytes()).map_err(|why| {
+            let payload = v
+                .to_str()
+                .map_err(|e| e.to_string())
+                .and_then(|v| compute_pay_x402::decode_header(v).map_err(|e| e.message().to_owned()));
+            let payload = payload.map_err(|why| {
                 Problem::new(StatusCode::BAD_REQUEST, "invalid_payload", "Malformed payment header")
                     .with_detail(format!("{name}: {why}"))
             })?;
@@ -35,15 +35,6 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Option<Credential>, Problem> 
         }
     }
     Ok(None)
-}
-
-fn decode_x402(raw: &[u8]) -> Result<serde_json::Value, String> {
-    if raw.len() > MAX_X402_HEADER {
-        return Err("header too large".into());
-    }
-    let bytes =
-        base64::engine::general_purpose::STANDARD.decode(raw.trim_ascii()).map_err(|e| format!("not base64: {e}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))
 }
 
 /// Header asking to pay from the wallet's credit balance instead of on chain.

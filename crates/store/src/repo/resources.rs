@@ -163,14 +163,7 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn provider_id_exists(&self, provider: &str, provider_id: &str) -> Result<bool> {
-        let found = Resources::find()
-            .filter(resource::Column::Provider.eq(provider))
-            .filter(resource::Column::ProviderId.eq(provider_id))
-            .filter(resource::Column::State.ne("destroyed"))
-            .one(&self.db)
-            .await
-            .map_err(db_err)?;
-        Ok(found.is_some())
+        Ok(self.live_by_provider_id(provider, provider_id).await?.is_some())
     }
 
     /// The validated spec of the live resource with provider id `provider_id`, whoever owns it.
@@ -180,14 +173,18 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn spec_by_provider_id(&self, provider: &str, provider_id: &str) -> Result<Option<serde_json::Value>> {
-        let found = Resources::find()
+        Ok(self.live_by_provider_id(provider, provider_id).await?.map(|m| m.spec))
+    }
+
+    /// The live resource row with this provider id, whoever owns it (internal).
+    async fn live_by_provider_id(&self, provider: &str, provider_id: &str) -> Result<Option<resource::Model>> {
+        Resources::find()
             .filter(resource::Column::Provider.eq(provider))
             .filter(resource::Column::ProviderId.eq(provider_id))
             .filter(resource::Column::State.ne("destroyed"))
             .one(&self.db)
             .await
-            .map_err(db_err)?;
-        Ok(found.map(|m| m.spec))
+            .map_err(db_err)
     }
 
     /// The owner's resources of `kind` that are not destroyed, oldest first.

@@ -1,13 +1,17 @@
 //! Helpers shared by the TinyCompute handlers: the Fly handle, JSON bodies, owned lookups.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
+use compute_core::billing::{Quote, QuoteRequest};
 use compute_core::provider::{ProviderHandle, ProviderId, Tenant};
 use compute_core::{Error, ErrorKind, WalletAddress};
 use compute_store::ResourceRecord;
 use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
+use crate::routes::Price;
 use crate::state::AppState;
 
 /// Resource kinds stored for this surface.
@@ -60,6 +64,20 @@ pub(crate) async fn owned(
 pub(crate) fn not_found(id: &str) -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not_found", "Not found")
         .with_detail(format!("no resource {id} for this wallet"))
+}
+
+/// A capability the route needs, or 503 when the provider does not register it.
+pub(crate) fn capability<T: ?Sized>(c: Option<&Arc<T>>) -> Result<Arc<T>, Problem> {
+    c.cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))
+}
+
+/// The quote of a fixed-price route (its list price from the route table, through billing).
+pub(crate) fn fixed_quote(state: &AppState, method: &Method, template: &str) -> Result<Quote, Problem> {
+    let price = match &state.route(method, template).price {
+        Price::Fixed { usd } => *usd,
+        _ => compute_core::Usd::ZERO,
+    };
+    Ok(state.billing().quote(&QuoteRequest::Fixed { operation: format!("{method} {template}"), price })?)
 }
 
 /// A provider error as a problem.

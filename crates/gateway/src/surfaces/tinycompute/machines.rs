@@ -14,17 +14,12 @@ use compute_store::NewResource;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{MACHINE, fly, json_body, must_exist, owned, provider_problem};
+use super::common::{MACHINE, capability, fixed_quote, fly, json_body, must_exist, owned, provider_problem};
 use crate::payments::flow::{self, ActResult, PaidRequest};
 use crate::problem::Problem;
 use crate::services::fly::{self as pricing, MachineRequest};
 use crate::services::owners::tenant_for;
 use crate::state::AppState;
-
-fn fixed(usd: &str) -> Quote {
-    let total = usd.parse().unwrap_or_default();
-    Quote { setup_fee: total, rate: None, periods: 0, total }
-}
 
 fn paid_request<'a>(
     state: &'a AppState,
@@ -36,14 +31,6 @@ fn paid_request<'a>(
     quote: Quote,
 ) -> PaidRequest<'a> {
     PaidRequest { spec: state.route(&method, template), path, headers, body, quote }
-}
-
-/// The route's fixed price from the table.
-fn price_of(state: &AppState, method: &Method, template: &str) -> Quote {
-    match &state.route(method, template).price {
-        crate::routes::Price::Fixed { usd } => fixed(&usd.to_string()),
-        _ => fixed("0"),
-    }
 }
 
 /// `POST /api/machines`: validate and price, 402, then create the machine in the payer's own
@@ -76,9 +63,9 @@ pub(crate) async fn create(State(state): State<AppState>, headers: HeaderMap, bo
         let tenant = tenant_for(&payer.wallet)?;
         let mut spec = spec;
         spec.labels.insert("cg_owner_tenant".into(), tenant.as_str().to_owned());
-        let tenancy = fly.tenancy().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        let tenancy = capability(fly.tenancy())?;
         tenancy.ensure_tenant(&tenant).await.map_err(provider_problem)?;
-        let machines = fly.machines().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        let machines = capability(fly.machines())?;
         let paid_until = Utc::now() + chrono::Duration::minutes(i64::try_from(minutes).unwrap_or(0));
         let record = state
             .store()
@@ -142,13 +129,16 @@ async fn connection_ips(
 
 /// `GET /api/machines`: the payer's machines.
 pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let quote = price_of(&state, &Method::GET, "/api/machines");
+    let quote = match fixed_quote(&state, &Method::GET, "/api/machines") {
+        Ok(q) => q,
+        Err(p) => return p.into_response(),
+    };
     let act_state = state.clone();
     let paid = paid_request(&state, Method::GET, "/api/machines", "/api/machines", &headers, Bytes::new(), quote);
     flow::run(&state, paid, move |payer| async move {
         let rows = act_state.store().list_resources(&payer.wallet, MACHINE).await?;
         let fly = fly(&act_state)?;
-        let machines = fly.machines().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        let machines = capability(fly.machines())?;
         let mut out = Vec::new();
         for r in rows {
             let (Some(pid), Some(tenant)) = (r.provider_id.as_deref(), r.tenant.as_deref()) else { continue };
@@ -193,7 +183,10 @@ where
     if let Err(p) = must_exist(&state, &id).await {
         return p.into_response();
     }
-    let quote = quote.unwrap_or_else(|| price_of(&state, &method, template));
+    let quote = match quote.map_or_else(|| fixed_quote(&state, &method, template), Ok) {
+        Ok(q) => q,
+        Err(p) => return p.into_response(),
+    };
     let path = template.replace("{id}", &id);
     let act_state = state.clone();
     let paid = paid_request(&state, method, template, &path, &headers, body, quote);
@@ -205,7 +198,7 @@ where
 }
 
 fn machines_of(state: &AppState) -> Result<std::sync::Arc<dyn compute_core::provider::Machines>, Problem> {
-    fly(state)?.machines().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))
+    capability(fly(state)?.machines())
 }
 
 /// `GET /api/machines/{id}`.
@@ -271,8 +264,7 @@ pub(crate) async fn suspend(
         None,
         |state, _, r, tenant| async move {
             let pid = r.provider_id.clone().unwrap_or_default();
-            let suspend =
-                fly(&state)?.suspend().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+            let suspend = capability(fly(&state)?.suspend())?;
             suspend.suspend(&tenant, &pid).await.map_err(provider_problem)?;
             state.store().update_resource(&r.id, Some("suspended"), None, None).await?;
             Ok((StatusCode::OK, json!({"id": pid, "state": "suspended", "ok": true})))
@@ -422,8 +414,7 @@ pub(crate) async fn exec(
         body,
         None,
         move |state, _, r, tenant| async move {
-            let exec =
-                fly(&state)?.exec().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+            let exec = capability(fly(&state)?.exec())?;
             let out = exec
                 .exec(
                     &tenant,
@@ -495,8 +486,7 @@ pub(crate) async fn events(State(state): State<AppState>, Path(id): Path<String>
         Bytes::new(),
         None,
         |state, _, r, tenant| async move {
-            let events =
-                fly(&state)?.events().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+            let events = capability(fly(&state)?.events())?;
             let list = events
                 .events(&tenant, r.provider_id.as_deref().unwrap_or_default(), 50)
                 .await
@@ -518,8 +508,7 @@ pub(crate) async fn ps(State(state): State<AppState>, Path(id): Path<String>, he
         Bytes::new(),
         None,
         |state, _, r, tenant| async move {
-            let exec =
-                fly(&state)?.exec().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+            let exec = capability(fly(&state)?.exec())?;
             Ok((
                 StatusCode::OK,
                 exec.processes(&tenant, r.provider_id.as_deref().unwrap_or_default())

@@ -110,9 +110,9 @@ pub fn routes() -> Vec<Route> {
             .example(r#"{"pattern":"user:*"}"#),
     ]
     .into_iter()
-    .map(|s| match handler(&s.method, s.path) {
-        Some(h) => Route::served(s, h),
-        None => Route::listed(s),
+    .map(|s| {
+        let h = handler(&s.method, s.path);
+        Route::new(s, h)
     })
     .collect()
 }

@@ -5,30 +5,20 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use compute_core::billing::Quote;
 use compute_core::provider::{IpKind, ProviderId, VolumeSpec};
 use compute_store::NewResource;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{fly, json_body, must_exist, owned, provider_problem};
+use super::common::{capability, fixed_quote, fly, json_body, must_exist, owned, provider_problem};
 use crate::payments::flow::{self, ActResult, PaidRequest};
 use crate::problem::Problem;
-use crate::routes::Price;
 use crate::services::fly::REGIONS;
 use crate::services::owners::tenant_for;
 use crate::state::AppState;
 
 /// Resource kind of Fly volumes.
 const VOLUME: &str = "fly.volume";
-
-fn quote(state: &AppState, method: &Method, template: &str) -> Quote {
-    let total = match &state.route(method, template).price {
-        Price::Fixed { usd } => *usd,
-        _ => compute_core::Usd::ZERO,
-    };
-    Quote { setup_fee: total, rate: None, periods: 0, total }
-}
 
 async fn paid<F, Fut>(
     state: AppState,
@@ -43,7 +33,10 @@ where
     F: FnOnce(AppState, flow::Payer) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ActResult> + Send + 'static,
 {
-    let q = quote(&state, &method, template);
+    let q = match fixed_quote(&state, &method, template) {
+        Ok(q) => q,
+        Err(p) => return p.into_response(),
+    };
     let act_state = state.clone();
     let req = PaidRequest { spec: state.route(&method, template), path: &path, headers: &headers, body, quote: q };
     flow::run(&state, req, move |payer| act(act_state, payer)).await
@@ -88,12 +81,8 @@ pub(crate) async fn create(State(state): State<AppState>, headers: HeaderMap, bo
     paid(state, Method::POST, "/api/volumes", "/api/volumes".into(), headers, body, move |state, payer| async move {
         let fly = fly(&state)?;
         let tenant = tenant_for(&payer.wallet)?;
-        fly.tenancy()
-            .ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?
-            .ensure_tenant(&tenant)
-            .await
-            .map_err(provider_problem)?;
-        let volumes = fly.volumes().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        capability(fly.tenancy())?.ensure_tenant(&tenant).await.map_err(provider_problem)?;
+        let volumes = capability(fly.volumes())?;
         let v = volumes.create_volume(&tenant, &spec).await.map_err(provider_problem)?;
         state
             .store()
@@ -119,8 +108,7 @@ pub(crate) async fn create(State(state): State<AppState>, headers: HeaderMap, bo
 /// `GET /api/volumes` ($0.001): the payer's volumes.
 pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
     paid(state, Method::GET, "/api/volumes", "/api/volumes".into(), headers, Bytes::new(), |state, payer| async move {
-        let volumes =
-            fly(&state)?.volumes().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        let volumes = capability(fly(&state)?.volumes())?;
         let mut out = Vec::new();
         for r in state.store().list_resources(&payer.wallet, VOLUME).await? {
             let (Some(id), Some(t)) = (r.provider_id.as_deref(), r.tenant.as_deref()) else { continue };
@@ -141,8 +129,7 @@ pub(crate) async fn get(State(state): State<AppState>, Path(id): Path<String>, h
     let path = format!("/api/volumes/{id}");
     paid(state, Method::GET, "/api/volumes/{id}", path, headers, Bytes::new(), move |state, payer| async move {
         let (_, tenant) = owned(&state, &payer.wallet, &id).await?;
-        let volumes =
-            fly(&state)?.volumes().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        let volumes = capability(fly(&state)?.volumes())?;
         Ok((StatusCode::OK, volumes.get_volume(&tenant, &id).await.map_err(provider_problem)?.raw))
     })
     .await
@@ -156,8 +143,7 @@ pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>
     let path = format!("/api/volumes/{id}");
     paid(state, Method::DELETE, "/api/volumes/{id}", path, headers, Bytes::new(), move |state, payer| async move {
         let (r, tenant) = owned(&state, &payer.wallet, &id).await?;
-        let volumes =
-            fly(&state)?.volumes().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        let volumes = capability(fly(&state)?.volumes())?;
         volumes.delete_volume(&tenant, &id).await.map_err(provider_problem)?;
         state.store().update_resource(&r.id, Some("destroyed"), None, None).await?;
         Ok((StatusCode::OK, json!({"id": id, "state": "destroyed", "ok": true})))
@@ -192,8 +178,7 @@ pub(crate) async fn extend(
     let path = format!("/api/volumes/{id}/extend");
     paid(state, Method::PUT, "/api/volumes/{id}/extend", path, headers, body, move |state, payer| async move {
         let (_, tenant) = owned(&state, &payer.wallet, &id).await?;
-        let volumes =
-            fly(&state)?.volumes().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        let volumes = capability(fly(&state)?.volumes())?;
         let (v, needs_restart) = volumes.extend_volume(&tenant, &id, req.size_gb).await.map_err(provider_problem)?;
         Ok((StatusCode::OK, json!({"needs_restart": needs_restart, "volume": v.raw})))
     })
@@ -213,11 +198,7 @@ pub(crate) async fn create_app(State(state): State<AppState>, headers: HeaderMap
     paid(state, Method::POST, "/api/apps", "/api/apps".into(), headers, body, |state, payer| async move {
         let tenant = tenant_for(&payer.wallet)?;
         let fly = fly(&state)?;
-        fly.tenancy()
-            .ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?
-            .ensure_tenant(&tenant)
-            .await
-            .map_err(provider_problem)?;
+        capability(fly.tenancy())?.ensure_tenant(&tenant).await.map_err(provider_problem)?;
         Ok((StatusCode::OK, json!({"name": app_name(&state, &tenant), "owner": payer.wallet})))
     })
     .await
@@ -243,11 +224,7 @@ pub(crate) async fn delete_app(
     paid(state, Method::DELETE, "/api/apps/{name}", path, headers, Bytes::new(), move |state, payer| async move {
         let tenant = own_app(&state, &payer.wallet, &name)?;
         let fly = fly(&state)?;
-        fly.tenancy()
-            .ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?
-            .delete_tenant(&tenant)
-            .await
-            .map_err(provider_problem)?;
+        capability(fly.tenancy())?.delete_tenant(&tenant).await.map_err(provider_problem)?;
         for kind in ["fly.machine", VOLUME] {
             for r in state.store().list_resources(&payer.wallet, kind).await? {
                 state.store().update_resource(&r.id, Some("destroyed"), None, None).await?;
@@ -268,7 +245,7 @@ pub(crate) async fn list_ips(State(state): State<AppState>, Path(name): Path<Str
     };
     let result: Result<Value, Problem> = async {
         let tenant = own_app(&state, &wallet, &name)?;
-        let ips = fly(&state)?.ips().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        let ips = capability(fly(&state)?.ips())?;
         let list = ips.list_ips(&tenant).await.map_err(provider_problem)?;
         Ok(json!({"ips": list}))
     }
@@ -302,7 +279,7 @@ pub(crate) async fn allocate_ip(
     let path = format!("/api/apps/{name}/ips");
     paid(state, Method::POST, "/api/apps/{name}/ips", path, headers, body, move |state, payer| async move {
         let tenant = own_app(&state, &payer.wallet, &name)?;
-        let ips = fly(&state)?.ips().cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))?;
+        let ips = capability(fly(&state)?.ips())?;
         let ip = ips
             .allocate_ip(&tenant, req.kind.unwrap_or(IpKind::SharedV4), req.region.as_deref())
             .await

@@ -44,9 +44,9 @@ pub fn routes() -> Vec<Route> {
             .example(r#"{"plan":"vc2-2c-4gb"}"#),
     ]
     .into_iter()
-    .map(|s| match handler(&s.method, s.path) {
-        Some(h) => Route::served(s, h),
-        None => Route::listed(s),
+    .map(|s| {
+        let h = handler(&s.method, s.path);
+        Route::new(s, h)
     })
     .collect()
 }
