@@ -97,6 +97,7 @@ pub struct Error {
     message: String,
     temporary: bool,
     component: Option<&'static str>,
+    fields: Vec<(&'static str, String)>,
     source: Option<BoxError>,
 }
 
@@ -112,6 +113,7 @@ impl Error {
             message: message.into(),
             temporary: kind.is_temporary_by_default(),
             component: None,
+            fields: Vec::new(),
             source: None,
         }
     }
@@ -140,10 +142,22 @@ impl Error {
         self
     }
 
-    /// Names the component that raised it, e.g. `"fly"`, `"store"`, `"pay-base"`.
+    /// Names the component that raised it, e.g. `"fly"`, `"store"`, `"pay-evm"`.
     pub fn with_component(mut self, component: &'static str) -> Self {
         self.component = Some(component);
         self
+    }
+
+    /// Adds a machine-readable detail safe to show the caller, e.g. `("credit_balance_usd",
+    /// "0.10")`; servers put these fields into their error bodies.
+    pub fn with_field(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.fields.push((key, value.into()));
+        self
+    }
+
+    /// The details added with [`Error::with_field`], in order.
+    pub fn fields(&self) -> &[(&'static str, String)] {
+        &self.fields
     }
 
     /// Attaches the underlying cause. The cause must not carry secrets in its `Display`.
@@ -198,6 +212,7 @@ impl fmt::Debug for Error {
             .field("message", &self.message)
             .field("temporary", &self.temporary)
             .field("component", &self.component)
+            .field("fields", &self.fields)
             .field("source", &self.source.as_ref().map(|s| s.to_string()))
             .finish()
     }

@@ -65,6 +65,12 @@ pub enum Credential {
         /// The payload JSON.
         payload: serde_json::Value,
     },
+    /// A spend from the prepaid credit balance of a wallet that already proved itself with a
+    /// [`crate::auth::WalletAuth`] method (x402Compute `use_credits`, `X-Use-Credits: true`).
+    Credits {
+        /// The authenticated wallet.
+        wallet: WalletAddress,
+    },
 }
 
 impl fmt::Debug for Credential {
@@ -75,6 +81,7 @@ impl fmt::Debug for Credential {
             Credential::X402 { version, .. } => {
                 write!(f, "Credential::X402(v{version}, [redacted])")
             }
+            Credential::Credits { wallet } => write!(f, "Credential::Credits({wallet})"),
         }
     }
 }

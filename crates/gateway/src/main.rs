@@ -40,6 +40,15 @@ enum ConfigAction {
 /// Exit code for configuration errors.
 const EXIT_CONFIG: u8 = 2;
 
+/// `config check`: composes every section (each crate parses and validates its own) over an
+/// in-memory database, and the price books; returns the parsed sections, secrets redacted.
+async fn check(config: &Config) -> Result<Vec<(String, String)>, String> {
+    let store = compute_store::Store::connect("sqlite::memory:").await.map_err(|e| e.to_string())?;
+    let composed = compute_gateway::compose::compose(config, &store).map_err(|e| e.to_string())?;
+    compute_gateway::pricing::books(config).map_err(|e| e.to_string())?;
+    Ok(composed.settings)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -63,6 +72,10 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => match runtime.block_on(compute_gateway::server::serve(config)) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e @ compute_gateway::server::ServeError::Config(_)) => {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
@@ -78,9 +91,12 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Config { action: ConfigAction::Check } => match compute_gateway::providers::build(&config) {
-            Ok(_) => {
+        Command::Config { action: ConfigAction::Check } => match runtime.block_on(check(&config)) {
+            Ok(settings) => {
                 eprintln!("configuration is valid:\n{config:#?}");
+                for (section, parsed) in settings {
+                    eprintln!("[{section}] {parsed}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -16,8 +16,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, ConfigError};
+use crate::payments::Rails;
 use crate::problem::{PROBLEM_JSON, Problem};
-use crate::routes::{all_routes, router};
+use crate::routes::{PriceRule, router};
 use crate::state::AppState;
 
 /// Headers a browser-based agent must be able to read.
@@ -42,20 +43,38 @@ pub fn app(config: Config, store: compute_store::Store) -> Result<Router, Config
     Ok(app_with_state(state))
 }
 
-/// Builds the application state: providers and rails from configuration.
+/// Builds the application state: providers, rails and wallet-authentication methods from
+/// configuration (the composition point), price books, and a check that every route's price
+/// is in its book.
 ///
 /// # Errors
-/// [`ConfigError`] when a configured provider or rail cannot be built.
+/// [`ConfigError`] when a configured provider or rail cannot be built, a price book cannot be
+/// read, or a route's price is missing from its book.
 pub fn state(config: Config, store: compute_store::Store) -> Result<AppState, ConfigError> {
-    let providers = crate::providers::build(&config)?;
-    let rails = crate::payments::build(&config, &store)?;
-    let specs = all_routes().into_iter().map(|r| r.spec).collect();
-    Ok(AppState::new(config, store, providers, rails, specs))
+    let composed = crate::compose::compose(&config, &store)?;
+    let books = crate::pricing::books(&config)?;
+    let state = AppState::new(config, store, composed.providers, Rails::new(composed.rails), composed.auth, books);
+    check_prices(&state)?;
+    Ok(state)
+}
+
+/// Every route's price rule names an item its book has.
+fn check_prices(state: &AppState) -> Result<(), ConfigError> {
+    let books = state.books();
+    for spec in state.routes() {
+        let found = match spec.price {
+            PriceRule::Fixed(item) => books.fixed(spec.book, item).map(drop),
+            PriceRule::Metered(item) | PriceRule::Renewal(item) => books.metered(spec.book, item).map(drop),
+            PriceRule::Free | PriceRule::Quoted(_) => Ok(()),
+        };
+        found.map_err(|e| ConfigError(format!("pricing: {} needs {}", spec.route(), e.message())))?;
+    }
+    Ok(())
 }
 
 /// The app over a built state.
 pub fn app_with_state(state: AppState) -> Router {
-    let router = router(state.providers(), all_routes());
+    let router = router(state.providers(), state.routes());
     with_middleware(router, &state).with_state(state)
 }
 
@@ -125,16 +144,35 @@ pub async fn open_store(config: &Config) -> Result<compute_store::Store, String>
     Ok(store)
 }
 
+/// Why `serve` stopped early.
+#[derive(Debug)]
+pub enum ServeError {
+    /// The configuration is invalid (exit code 2).
+    Config(ConfigError),
+    /// Anything else at start-up: database, bind.
+    Startup(String),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Config(e) => write!(f, "configuration error: {e}"),
+            ServeError::Startup(e) => f.write_str(e),
+        }
+    }
+}
+
 /// Runs the gateway until SIGINT or SIGTERM, then drains in-flight requests.
 ///
 /// # Errors
-/// Start-up failures (database, configuration, bind) as text.
-pub async fn serve(config: Config) -> Result<(), String> {
-    let store = open_store(&config).await?;
+/// Start-up failures: [`ServeError::Config`] for the configuration, otherwise
+/// [`ServeError::Startup`] (database, bind).
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let store = open_store(&config).await.map_err(ServeError::Startup)?;
     let listen = config.server.listen;
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let backend = store.backend();
-    let state = state(config, store).map_err(|e| e.to_string())?;
+    let state = state(config, store).map_err(ServeError::Config)?;
     let reconciler = crate::services::periodic::spawn("reconcile", state.clone(), RECONCILE_EVERY, |s| async move {
         crate::payments::reconcile::run_once(&s).await
     });
@@ -142,8 +180,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
         crate::services::expiry::run_once(&s).await
     });
     let app = app_with_state(state);
-    let listener =
-        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| ServeError::Startup(format!("cannot listen on {listen}: {e}")))?;
     tracing::info!(%listen, database = backend.as_str(), "compute-gateway listening");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -156,7 +195,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         tokio::time::sleep(grace).await;
     };
     let result = tokio::select! {
-        res = server => res.map_err(|e| e.to_string()),
+        res = server => res.map_err(|e| ServeError::Startup(e.to_string())),
         () = drained => {
             tracing::warn!("grace period over; exiting with requests still in flight");
             Ok(())

@@ -1,16 +1,19 @@
-//! Shared application state: configuration, the store, billing, the enabled providers and the
-//! route table. Cheap to clone.
+//! Shared application state: configuration, the store, prices, the enabled providers, rails
+//! and wallet-authentication methods, the route table and the catalog cache. Cheap to clone.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use compute_core::billing::{Billing, MarginBilling};
+use compute_core::auth::WalletAuth;
+use compute_core::billing::{Billing, BookBilling, PriceBooks};
+use compute_core::payment::Payment;
 use compute_core::provider::{ProviderHandle, ProviderId};
 use compute_store::Store;
 
 use crate::config::Config;
 use crate::payments::Rails;
 use crate::routes::RouteSpec;
+use crate::services::catalog::CatalogCache;
 
 /// The state every handler sees.
 #[derive(Clone)]
@@ -21,27 +24,44 @@ pub struct AppState {
 struct Inner {
     config: Config,
     store: Store,
-    billing: Arc<dyn Billing>,
+    billing: BookBilling,
     providers: BTreeMap<ProviderId, ProviderHandle>,
     rails: Rails,
-    routes: Vec<RouteSpec>,
+    auth: Vec<Arc<dyn WalletAuth>>,
+    credits: Arc<dyn Payment>,
+    routes: Vec<Arc<RouteSpec>>,
+    catalogs: CatalogCache,
 }
 
 impl AppState {
-    /// Builds the state. `providers` are the handles the binary composed from its features.
+    /// The state over composed parts: `rails` and `auth` come from the rail crates (the
+    /// gateway adds its own API-key method and the credits rail), `books` are the price books.
     pub fn new(
         config: Config,
         store: Store,
         providers: BTreeMap<ProviderId, ProviderHandle>,
         rails: Rails,
-        routes: Vec<RouteSpec>,
+        auth: Vec<Arc<dyn WalletAuth>>,
+        books: PriceBooks,
     ) -> Self {
-        let billing = Arc::new(MarginBilling {
-            margin: config.pricing.margin,
-            minimum_charge: config.pricing.minimum_charge_usd,
-            price_scale: config.pricing.price_scale,
-        });
-        AppState { inner: Arc::new(Inner { config, store, billing, providers, rails, routes }) }
+        let billing = crate::pricing::billing(&config, books);
+        let mut methods: Vec<Arc<dyn WalletAuth>> = vec![Arc::new(crate::auth::ApiKeyAuth::new(store.clone()))];
+        methods.extend(auth);
+        let credits = Arc::new(crate::payments::credits::CreditsRail::new(store.clone()));
+        let routes = crate::routes::all_routes().into_iter().map(Arc::new).collect();
+        AppState {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                billing,
+                providers,
+                rails,
+                auth: methods,
+                credits,
+                routes,
+                catalogs: CatalogCache::default(),
+            }),
+        }
     }
 
     /// Configuration.
@@ -54,9 +74,14 @@ impl AppState {
         &self.inner.store
     }
 
-    /// Billing.
-    pub fn billing(&self) -> &Arc<dyn Billing> {
+    /// Billing (price books plus margin).
+    pub fn billing(&self) -> &dyn Billing {
         &self.inner.billing
+    }
+
+    /// The price books.
+    pub fn books(&self) -> &PriceBooks {
+        &self.inner.billing.books
     }
 
     /// Enabled providers.
@@ -64,26 +89,28 @@ impl AppState {
         &self.inner.providers
     }
 
-    /// Enabled payment rails.
+    /// Enabled on-chain payment rails.
     pub fn rails(&self) -> &Rails {
         &self.inner.rails
     }
 
+    /// Wallet-authentication methods, in the order they are tried.
+    pub fn auth_methods(&self) -> &[Arc<dyn WalletAuth>] {
+        &self.inner.auth
+    }
+
+    /// The credit-balance rail.
+    pub fn credits(&self) -> &Arc<dyn Payment> {
+        &self.inner.credits
+    }
+
     /// The route table.
-    pub fn routes(&self) -> &[RouteSpec] {
+    pub fn routes(&self) -> &[Arc<RouteSpec>] {
         &self.inner.routes
     }
 
-    /// The spec of the route `method path` (path in `{param}` syntax).
-    ///
-    /// # Panics
-    /// When the route is not in the table: a handler registered for a route that is not
-    /// declared is a programming error caught by the tests.
-    pub fn route(&self, method: &axum::http::Method, path: &str) -> &RouteSpec {
-        self.inner
-            .routes
-            .iter()
-            .find(|r| r.method == *method && r.path == path)
-            .unwrap_or_else(|| panic!("route {method} {path} is not in the route table"))
+    /// Provider catalogs, cached.
+    pub fn catalogs(&self) -> &CatalogCache {
+        &self.inner.catalogs
     }
 }

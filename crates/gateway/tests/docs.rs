@@ -13,8 +13,8 @@ fn api_md_lists_every_route_with_its_price() {
     let mut text = std::fs::read_to_string(&path).expect("docs/API.md exists");
     let (head, rest) = text.split_once(START).expect("docs/API.md has the routes start marker");
     let (_, tail) = rest.split_once(END).expect("docs/API.md has the routes end marker");
-    let specs: Vec<_> = all_routes().into_iter().map(|r| r.spec).collect();
-    let wanted = format!("{head}{START}{}{END}{tail}", api_markdown(&specs));
+    let specs = all_routes();
+    let wanted = format!("{head}{START}{}{END}{tail}", api_markdown(&specs, &compute_gateway::pricing::built_in()));
     if std::env::var_os("UPDATE_DOCS").is_some() {
         std::fs::write(&path, &wanted).unwrap();
         text = wanted.clone();

@@ -106,10 +106,10 @@ async fn harness() -> Harness {
     .unwrap();
     let config = Config::load_from(Some(&toml), Vec::new()).unwrap();
     let store = compute_gateway::server::open_store(&config).await.unwrap();
-    let providers = compute_gateway::providers::build(&config).unwrap();
-    let specs = compute_gateway::routes::all_routes().into_iter().map(|r| r.spec).collect();
-    let rails = Rails::from_rails(vec![Arc::new(TestRail::new()) as Arc<dyn Payment>]);
-    let state = AppState::new(config, store, providers, rails, specs);
+    let composed = compute_gateway::compose::compose(&config, &store).unwrap();
+    let rails = Rails::new(vec![Arc::new(TestRail::new()) as Arc<dyn Payment>]);
+    let books = compute_gateway::pricing::books(&config).unwrap();
+    let state = AppState::new(config, store, composed.providers, rails, Vec::new(), books);
     Harness { app: compute_gateway::server::app_with_state(state.clone()), state, _dir: dir }
 }
 

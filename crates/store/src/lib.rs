@@ -4,7 +4,7 @@
 //!   the file; PostgreSQL (`postgres://…`) is for production and several replicas.
 //! - [`Store::migrate`] applies the migrations in [`migration`].
 //! - Repositories are methods on [`Store`], grouped by table in `repo/`: resources, payments,
-//!   the append-only credit ledger, idempotency keys, replay markers and API keys.
+//!   the append-only credit ledger, idempotency keys, replay markers, worker leases and API keys.
 //!
 //! Concurrency rules hold on both backends through UNIQUE constraints, not locks: a credential
 //! fingerprint settles once, a replay marker is claimed once, a ledger sequence number is
@@ -27,8 +27,9 @@ use sea_orm_migration::MigratorTrait;
 pub use repo::api_keys::{ApiKey, KEY_PREFIX, NewApiKey};
 pub use repo::credits::{LedgerEntry, NewCredit};
 pub use repo::idempotency::{IdempotencyStart, StoredResponse};
+pub use repo::kinds::{ResourceKind, ResourceState};
 pub use repo::payments::{NewPayment, PaymentRecord, PaymentStatus};
-pub use repo::resources::{NewResource, ResourceRecord};
+pub use repo::resources::{NewResource, ResourceRecord, ResourceUpdate};
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,8 +7,12 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use common::TestDb;
 use compute_core::payment::{RailInfo, Verified};
+use compute_core::provider::ProviderId;
 use compute_core::{ErrorKind, TokenAmount, Usd, WalletAddress};
-use compute_store::{IdempotencyStart, NewCredit, NewPayment, NewResource, PaymentStatus, Store, StoredResponse};
+use compute_store::{
+    IdempotencyStart, NewCredit, NewPayment, NewResource, PaymentStatus, ResourceKind, ResourceState, ResourceUpdate,
+    Store, StoredResponse,
+};
 
 fn wallet(n: u8) -> WalletAddress {
     format!("0x{:040x}", n).parse().unwrap()
@@ -20,14 +24,14 @@ fn usd(s: &str) -> Usd {
 
 fn machine(owner: WalletAddress, name: &str) -> NewResource {
     NewResource {
-        kind: "fly.machine".into(),
+        kind: ResourceKind::Machine,
         owner,
-        provider: "fly".into(),
+        provider: ProviderId::Fly,
         provider_id: None,
         tenant: Some("cg-tenant".into()),
         name: name.into(),
         region: Some("sjc".into()),
-        state: "creating".into(),
+        state: ResourceState::Creating,
         spec: serde_json::json!({"image": "ubuntu:latest"}),
         price: usd("0.11"),
         paid_until: Some(Utc::now() + Duration::minutes(10)),
@@ -64,23 +68,26 @@ async fn resources_are_scoped_to_their_owner(db: &TestDb) {
     assert_eq!(r.price, usd("0.11"));
     assert_eq!(s.resource_for_owner(&r.id, &alice).await.unwrap(), r);
     assert_eq!(s.resource_for_owner(&r.id, &bob).await.unwrap_err().kind(), ErrorKind::NotFound);
-    assert!(s.list_resources(&bob, "fly.machine").await.unwrap().is_empty());
-    assert_eq!(s.list_resources(&alice, "fly.machine").await.unwrap().len(), 1);
+    assert!(s.list_resources(&bob, ResourceKind::Machine).await.unwrap().is_empty());
+    assert_eq!(s.list_resources(&alice, ResourceKind::Machine).await.unwrap().len(), 1);
 
-    let r = s.update_resource(&r.id, Some("running"), Some("e286de4f711e86"), None).await.unwrap();
-    assert_eq!(s.resource_by_provider_id("fly", "e286de4f711e86", &alice).await.unwrap().id, r.id);
-    assert!(s.resource_by_provider_id("fly", "e286de4f711e86", &bob).await.is_err());
+    let r = s
+        .update_resource(&r.id, ResourceUpdate::state(ResourceState::Running).provider_id("e286de4f711e86"))
+        .await
+        .unwrap();
+    assert_eq!(s.resource_by_provider_id(ProviderId::Fly, "e286de4f711e86", &alice).await.unwrap().id, r.id);
+    assert!(s.resource_by_provider_id(ProviderId::Fly, "e286de4f711e86", &bob).await.is_err());
     // The same provider resource cannot be recorded twice.
     let mut dup = machine(alice.clone(), "m2");
     dup.provider_id = Some("e286de4f711e86".into());
     assert_eq!(s.insert_resource(dup).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
 
-    let due = s.resources_due(Utc::now() + Duration::minutes(11), &["running"], 10).await.unwrap();
+    let due = s.resources_due(Utc::now() + Duration::minutes(11), &[ResourceState::Running], 10).await.unwrap();
     assert_eq!(due.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), vec![r.id.clone()]);
-    assert!(s.resources_due(Utc::now(), &["running"], 10).await.unwrap().is_empty());
+    assert!(s.resources_due(Utc::now(), &[ResourceState::Running], 10).await.unwrap().is_empty());
 
-    s.update_resource(&r.id, Some("destroyed"), None, None).await.unwrap();
-    assert!(s.list_resources(&alice, "fly.machine").await.unwrap().is_empty());
+    s.update_resource(&r.id, ResourceUpdate::state(ResourceState::Destroyed)).await.unwrap();
+    assert!(s.list_resources(&alice, ResourceKind::Machine).await.unwrap().is_empty());
 }
 
 async fn a_credential_fingerprint_is_recorded_once(db: &TestDb) {
@@ -232,8 +239,28 @@ async fn api_keys_are_hashed_and_revocable(db: &TestDb) {
     assert_eq!(s.api_key_owner(&created.key).await.unwrap(), None);
 }
 
+async fn leases_are_held_once_until_released_or_expired(db: &TestDb) {
+    let s = &db.store;
+    let ttl = std::time::Duration::from_secs(60);
+    assert!(s.try_lease("expiry:r1", "a", ttl).await.unwrap());
+    assert!(!s.try_lease("expiry:r1", "b", ttl).await.unwrap(), "held by a");
+    s.release_lease("expiry:r1", "b").await.unwrap();
+    assert!(!s.try_lease("expiry:r1", "b", ttl).await.unwrap(), "only the holder releases");
+    s.release_lease("expiry:r1", "a").await.unwrap();
+    assert!(s.try_lease("expiry:r1", "b", ttl).await.unwrap());
+    assert!(s.try_lease("expiry:r2", "a", std::time::Duration::ZERO).await.unwrap());
+    assert!(s.try_lease("expiry:r2", "b", ttl).await.unwrap(), "an expired lease is free");
+    let tasks = (0..10).map(|i| {
+        let s = s.clone();
+        tokio::spawn(async move { s.try_lease("expiry:race", &format!("h{i}"), ttl).await.unwrap() })
+    });
+    let won = futures::future::join_all(tasks).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(won, 1, "one of ten concurrent takers");
+}
+
 on_both_backends!(
     migrations_are_idempotent,
+    leases_are_held_once_until_released_or_expired,
     resources_are_scoped_to_their_owner,
     a_credential_fingerprint_is_recorded_once,
     the_credit_ledger_never_overdraws,

@@ -14,6 +14,33 @@ pub struct Catalog {
     pub regions: Vec<Region>,
     /// Images (OS or container images the provider offers by id).
     pub images: Vec<Image>,
+    /// The region used when a request names none.
+    pub default_region: Option<String>,
+    /// The largest machine and volume offered.
+    pub limits: Limits,
+}
+
+impl Catalog {
+    /// The region `id`, if offered.
+    pub fn region(&self, id: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.id == id)
+    }
+
+    /// The size or plan `id`, if offered.
+    pub fn size(&self, id: &str) -> Option<&SizeOffer> {
+        self.sizes.iter().find(|s| s.id == id)
+    }
+}
+
+/// The largest machine and volume a provider (as configured) offers; `None` is no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Most vCPUs of one machine.
+    pub max_vcpus: Option<u32>,
+    /// Most memory of one machine, in **MB**.
+    pub max_memory_mb: Option<u32>,
+    /// Largest volume, in **GB**.
+    pub max_volume_gb: Option<u32>,
 }
 
 /// CPU class of a machine.
@@ -24,6 +51,16 @@ pub enum CpuKind {
     Shared,
     /// Dedicated vCPUs (Fly `performance`, DigitalOcean CPU-optimised).
     Performance,
+}
+
+impl CpuKind {
+    /// `shared` or `performance`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CpuKind::Shared => "shared",
+            CpuKind::Performance => "performance",
+        }
+    }
 }
 
 /// GPU details of a size.
@@ -50,6 +87,15 @@ pub enum RatePeriod {
 }
 
 impl RatePeriod {
+    /// `minute`, `hour` or `month`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RatePeriod::Minute => "minute",
+            RatePeriod::Hour => "hour",
+            RatePeriod::Month => "month",
+        }
+    }
+
     /// Length of the period in **minutes**.
     pub fn minutes(&self) -> u64 {
         match self {

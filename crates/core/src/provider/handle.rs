@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{
     Dns, Domains, Hosting, IpAddresses, KeyValue, MachineEvents, MachineExec, MachineResize, MachineSuspend, Machines,
-    Provider, ProviderId, Snapshots, Tenancy, Volumes,
+    Provider, ProviderId, Snapshots, SshKeys, Tenancy, Volumes,
 };
 
 /// A provider and the capabilities it implements, each as `Arc<dyn …>`.
@@ -26,6 +26,7 @@ pub struct ProviderHandle {
     ips: Option<Arc<dyn IpAddresses>>,
     volumes: Option<Arc<dyn Volumes>>,
     snapshots: Option<Arc<dyn Snapshots>>,
+    ssh_keys: Option<Arc<dyn SshKeys>>,
     hosting: Option<Arc<dyn Hosting>>,
     domains: Option<Arc<dyn Domains>>,
     dns: Option<Arc<dyn Dns>>,
@@ -61,6 +62,7 @@ capability! {
     ips: IpAddresses, with_ips;
     volumes: Volumes, with_volumes;
     snapshots: Snapshots, with_snapshots;
+    ssh_keys: SshKeys, with_ssh_keys;
     hosting: Hosting, with_hosting;
     domains: Domains, with_domains;
     dns: Dns, with_dns;
@@ -81,6 +83,7 @@ impl ProviderHandle {
             ips: None,
             volumes: None,
             snapshots: None,
+            ssh_keys: None,
             hosting: None,
             domains: None,
             dns: None,
@@ -98,6 +101,26 @@ impl ProviderHandle {
         self.provider.id()
     }
 
+    /// Whether `capability` is registered.
+    pub fn has(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::Machines => self.machines.is_some(),
+            Capability::Exec => self.exec.is_some(),
+            Capability::Events => self.events.is_some(),
+            Capability::Suspend => self.suspend.is_some(),
+            Capability::Resize => self.resize.is_some(),
+            Capability::Tenancy => self.tenancy.is_some(),
+            Capability::Ips => self.ips.is_some(),
+            Capability::Volumes => self.volumes.is_some(),
+            Capability::Snapshots => self.snapshots.is_some(),
+            Capability::SshKeys => self.ssh_keys.is_some(),
+            Capability::Hosting => self.hosting.is_some(),
+            Capability::Domains => self.domains.is_some(),
+            Capability::Dns => self.dns.is_some(),
+            Capability::KeyValue => self.key_value.is_some(),
+        }
+    }
+
     /// What this provider can do, derived from the registered capabilities.
     pub fn capabilities(&self) -> Capabilities {
         Capabilities {
@@ -111,6 +134,7 @@ impl ProviderHandle {
             ips: self.ips.is_some(),
             volumes: self.volumes.is_some(),
             snapshots: self.snapshots.is_some(),
+            ssh_keys: self.ssh_keys.is_some(),
             hosting: self.hosting.is_some(),
             domains: self.domains.is_some(),
             dns: self.dns.is_some(),
@@ -128,6 +152,69 @@ impl fmt::Debug for ProviderHandle {
     }
 }
 
+/// One capability trait, named, so a caller (a route) can declare what it needs and check it
+/// before any work starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// [`Machines`].
+    Machines,
+    /// [`MachineExec`].
+    Exec,
+    /// [`MachineEvents`].
+    Events,
+    /// [`MachineSuspend`].
+    Suspend,
+    /// [`MachineResize`].
+    Resize,
+    /// [`Tenancy`].
+    Tenancy,
+    /// [`IpAddresses`].
+    Ips,
+    /// [`Volumes`].
+    Volumes,
+    /// [`Snapshots`].
+    Snapshots,
+    /// [`SshKeys`].
+    SshKeys,
+    /// [`Hosting`].
+    Hosting,
+    /// [`Domains`].
+    Domains,
+    /// [`Dns`].
+    Dns,
+    /// [`KeyValue`].
+    KeyValue,
+}
+
+impl Capability {
+    /// The `snake_case` name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Capability::Machines => "machines",
+            Capability::Exec => "exec",
+            Capability::Events => "events",
+            Capability::Suspend => "suspend",
+            Capability::Resize => "resize",
+            Capability::Tenancy => "tenancy",
+            Capability::Ips => "ips",
+            Capability::Volumes => "volumes",
+            Capability::Snapshots => "snapshots",
+            Capability::SshKeys => "ssh_keys",
+            Capability::Hosting => "hosting",
+            Capability::Domains => "domains",
+            Capability::Dns => "dns",
+            Capability::KeyValue => "key_value",
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a provider can do. Serialised in `/health` and the catalog endpoints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Capabilities {
@@ -141,6 +228,8 @@ pub struct Capabilities {
     pub volumes: bool,
     /// Snapshots.
     pub snapshots: bool,
+    /// Account SSH keys.
+    pub ssh_keys: bool,
     /// Projects and deployments.
     pub hosting: bool,
     /// Domain registration.
@@ -189,6 +278,9 @@ mod tests {
 
     #[async_trait]
     impl Machines for Fake {
+        fn check(&self, _: &MachineSpec) -> Result<()> {
+            Ok(())
+        }
         async fn create(&self, _: &Tenant, _: &MachineSpec) -> Result<Machine> {
             Err(crate::Error::new(crate::ErrorKind::Internal, "not used"))
         }
@@ -225,6 +317,7 @@ mod tests {
         assert_eq!(caps.machines, Some(MachineCapabilities::default()));
         assert!(!caps.volumes && !caps.key_value);
         assert!(h.machines().is_some() && h.exec().is_none());
+        assert!(h.has(Capability::Machines) && !h.has(Capability::Exec) && !h.has(Capability::SshKeys));
         assert_eq!(h.id(), ProviderId::Fly);
     }
 
@@ -241,6 +334,7 @@ mod tests {
         Box<dyn IpAddresses>,
         Box<dyn Volumes>,
         Box<dyn Snapshots>,
+        Box<dyn SshKeys>,
         Box<dyn Hosting>,
         Box<dyn Domains>,
         Box<dyn Dns>,

@@ -30,6 +30,17 @@ pub enum MachineSize {
     Plan(String),
 }
 
+impl MachineSize {
+    /// The key price books list this size under: `shared/1/256` (CPU kind, vCPUs, memory in
+    /// MB) for a guest, the slug itself for a plan.
+    pub fn key(&self) -> String {
+        match self {
+            MachineSize::Guest { cpu_kind, cpus, memory_mb } => format!("{}/{cpus}/{memory_mb}", cpu_kind.as_str()),
+            MachineSize::Plan(slug) => slug.clone(),
+        }
+    }
+}
+
 /// Transport protocol of an exposed service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -213,6 +224,14 @@ pub struct MachineEvent {
 /// The capability every compute provider has. Ids are the provider's; `tenant` scopes them.
 #[async_trait]
 pub trait Machines: Send + Sync {
+    /// Checks `spec` against the provider's own rules **without calling the provider** (pure,
+    /// network-free): size rules, the offered limits, image references, region ids. The gateway
+    /// calls it before it prices a request, so a spec the provider would refuse is a 400 and
+    /// never a paid failure.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] naming the field and the rule broken.
+    fn check(&self, spec: &MachineSpec) -> Result<()>;
     /// Creates and boots a machine. Not retried blindly: on an ambiguous failure the adapter
     /// looks the machine up by name/labels before giving up.
     async fn create(&self, tenant: &Tenant, spec: &MachineSpec) -> Result<Machine>;
@@ -266,6 +285,12 @@ pub trait MachineResize: Send + Sync {
 /// The tenant's isolation unit at the provider (a Fly app per tenant).
 #[async_trait]
 pub trait Tenancy: Send + Sync {
+    /// The provider's name for the tenant's space (the Fly app name, prefix included), as the
+    /// tenant sees it in the provider's API. Pure.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] when the name would break the provider's rules.
+    fn space_name(&self, tenant: &Tenant) -> Result<String>;
     /// Creates the tenant's space if it does not exist (idempotent).
     async fn ensure_tenant(&self, tenant: &Tenant) -> Result<()>;
     /// Deletes the tenant's space and everything in it.

@@ -5,7 +5,11 @@
 //! - A provider crate implements [`Provider`] (id and catalog) and **only** the capability
 //!   traits it really supports: [`Machines`] (+ [`MachineExec`], [`MachineEvents`],
 //!   [`MachineSuspend`], [`MachineResize`]), [`Tenancy`], [`IpAddresses`], [`Volumes`],
-//!   [`Snapshots`], [`Hosting`], [`Domains`], [`Dns`], [`KeyValue`].
+//!   [`Snapshots`], [`SshKeys`], [`Hosting`], [`Domains`], [`Dns`], [`KeyValue`].
+//! - Each capability with inputs has a **pure check** ([`Machines::check`],
+//!   [`Volumes::check_volume`]) the gateway runs before pricing, and names come from the
+//!   provider ([`Tenancy::space_name`]); limits, regions, the default region, images and
+//!   provider cost come from [`Provider::catalog`].
 //! - It registers them on a [`ProviderHandle`]; [`ProviderHandle::capabilities`] is derived
 //!   from what was registered, so a missing capability is visible **before** a request is
 //!   priced, never discovered as a run-time "unsupported" error.
@@ -17,6 +21,7 @@
 pub mod catalog;
 pub mod domains;
 pub mod hosting;
+pub mod keys;
 pub mod kv;
 pub mod machines;
 pub mod storage;
@@ -28,12 +33,13 @@ use std::fmt;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use catalog::{Catalog, CpuKind, GpuInfo, Image, ProviderCost, Rate, RatePeriod, Region, SizeOffer};
+pub use catalog::{Catalog, CpuKind, GpuInfo, Image, Limits, ProviderCost, Rate, RatePeriod, Region, SizeOffer};
 pub use domains::{Dns, DnsRecord, DnsRecordSpec, Domain, DomainAvailability, DomainPrice, DomainPurchase, Domains};
-pub use handle::{Capabilities, MachineCapabilities, ProviderHandle};
+pub use handle::{Capabilities, Capability, MachineCapabilities, ProviderHandle};
 pub use hosting::{
     Deployment, DeploymentFilter, DeploymentSpec, EnvVar, EnvVarSpec, Hosting, Project, ProjectDomain, ProjectSpec,
 };
+pub use keys::{SshKey, SshKeys};
 pub use kv::{KeyValue, KvDatabase, KvDatabaseSpec, KvEndpoint};
 pub use machines::{
     ExecRequest, ExecResult, IpAddresses, IpAssignment, IpKind, Machine, MachineEvent, MachineEvents, MachineExec,

@@ -44,6 +44,12 @@ pub struct Volume {
 /// Block volumes.
 #[async_trait]
 pub trait Volumes: Send + Sync {
+    /// Checks `spec` against the provider's rules without calling it (pure): name format,
+    /// size bounds in **GB**, region id.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] naming the field and the rule broken.
+    fn check_volume(&self, spec: &VolumeSpec) -> Result<()>;
     /// Creates a volume.
     async fn create_volume(&self, tenant: &Tenant, spec: &VolumeSpec) -> Result<Volume>;
     /// Gets one volume.

@@ -7,15 +7,17 @@
 //! 3. `COMPUTE_GATEWAY_<SECTION>__<KEY>` variables, e.g. `COMPUTE_GATEWAY_SERVER__LISTEN`;
 //! 4. `DATABASE_URL` for `database.url`.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use compute_core::Usd;
-use compute_core::provider::ProviderId;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -32,72 +34,63 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Prices.
     pub pricing: PricingConfig,
-    /// Provider credentials; a provider is enabled when its section is present.
-    pub providers: ProvidersConfig,
-    /// Payment rails; a rail is enabled when its section is present.
-    pub payments: PaymentsConfig,
+    /// Wallet authentication on free calls.
+    pub auth: AuthConfig,
+    /// `[providers.<id>]`: a present section enables the provider; each provider crate parses
+    /// its own section (e.g. `compute_fly::FlyConfig`).
+    pub providers: Sections,
+    /// `[payments.<rail>]`: a present section enables the rail; each rail crate parses its own
+    /// section (`tempo` table, `evm` list of tables).
+    pub payments: Sections,
 }
 
-/// `[payments.*]`.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// Tables passed through, unparsed, to the crates that own them. `Debug` shows only their
+/// names: they hold tokens and keys.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Sections(BTreeMap<String, figment::value::Value>);
+
+impl fmt::Debug for Sections {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Sections {
+    /// The names of the present sections.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// Whether section `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Section `name` parsed as `T` by its owner's schema; `None` when absent. Errors name the
+    /// key as `<prefix>.<name>.<key>`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for unknown keys, wrong types or missing required keys.
+    pub fn parse<T: DeserializeOwned>(&self, prefix: &str, name: &str) -> Result<Option<T>, ConfigError> {
+        let Some(value) = self.0.get(name) else { return Ok(None) };
+        value.deserialize::<T>().map(Some).map_err(|e| ConfigError(describe_in(e, &format!("{prefix}.{name}"))))
+    }
+}
+
+/// `[auth]`: wallet authentication without payment.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct PaymentsConfig {
-    /// `[payments.tempo]`: MPP, method `tempo`.
-    pub tempo: Option<TempoRailConfig>,
-    /// `[payments.base]`: x402 `exact` with EIP-3009 USDC on Base (or any eip155 chain).
-    pub base: Option<BaseRailConfig>,
+pub struct AuthConfig {
+    /// How far x402Compute `X-Auth-Timestamp`s may be from the server clock, in **seconds**
+    /// (default 60); each nonce is single-use within twice this window.
+    pub signed_header_window_secs: u64,
 }
 
-/// `[payments.base]` (x402 `exact` on EVM with EIP-3009; payments-x402.md §2).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BaseRailConfig {
-    /// Chain id: 8453 Base, 84532 Base Sepolia, or another eip155 chain with an EIP-3009 token.
-    pub chain_id: u64,
-    /// JSON-RPC URL (secret: it often embeds an API key).
-    pub rpc_url: SecretString,
-    /// Token address (default: USDC of Base or Base Sepolia for those chain ids).
-    pub token_address: Option<String>,
-    /// The token's EIP-712 domain name (default: `USD Coin` on Base, `USDC` on Base Sepolia).
-    pub token_name: Option<String>,
-    /// The token's EIP-712 domain version (default `2`).
-    pub token_version: Option<String>,
-    /// Token decimals (default 6).
-    pub decimals: Option<u8>,
-    /// Address that receives payments (`payTo`).
-    pub pay_to: String,
-    /// Private key of the hot wallet that submits settlements and pays gas
-    /// (`COMPUTE_GATEWAY_PAYMENTS__BASE__SIGNER_KEY`).
-    pub signer_key: SecretString,
-    /// `maxTimeoutSeconds` of the offers (default 300).
-    pub max_timeout_seconds: Option<u64>,
-}
-
-/// `[payments.tempo]` (MPP `tempo` charges; payments-mpp.md §2).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TempoRailConfig {
-    /// Tempo JSON-RPC URL.
-    pub rpc_url: String,
-    /// Chain id: 4217 mainnet, 42431 Moderato, 1337 localnet.
-    pub chain_id: u64,
-    /// TIP-20 currencies offered (default: pathUSD).
-    #[serde(default)]
-    pub currencies: Vec<String>,
-    /// Address that receives payments.
-    pub recipient: String,
-    /// Realm shared by every replica (default: the public URL's host).
-    pub realm: Option<String>,
-    /// Challenge HMAC secret, at least 32 bytes
-    /// (`COMPUTE_GATEWAY_PAYMENTS__TEMPO__SECRET_KEY`).
-    pub secret_key: SecretString,
-    /// Challenge lifetime in **seconds** (default 300; keep it under 25 for pympp on anvil).
-    #[serde(default = "default_challenge_ttl")]
-    pub challenge_ttl_secs: u64,
-}
-
-fn default_challenge_ttl() -> u64 {
-    300
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { signed_header_window_secs: 60 }
+    }
 }
 
 /// `[server]`.
@@ -162,99 +155,20 @@ pub struct PricingConfig {
     pub minimum_charge_usd: Usd,
     /// Decimal places of a dollar prices are rounded up to (default 5).
     pub price_scale: u32,
+    /// Price book files (TOML, the schema of `compute_core::billing::book`) that replace the
+    /// built-in book of the same `name` (default: none, the built-in books of `pricing/`).
+    pub books: Vec<PathBuf>,
 }
 
 impl Default for PricingConfig {
     fn default() -> Self {
-        PricingConfig { margin: Decimal::new(25, 2), minimum_charge_usd: Usd::from_parts(1, 3), price_scale: 5 }
+        PricingConfig {
+            margin: Decimal::new(25, 2),
+            minimum_charge_usd: Usd::from_parts(1, 3),
+            price_scale: 5,
+            books: Vec::new(),
+        }
     }
-}
-
-/// `[providers.*]`: a present section enables the provider (its crate must be compiled in).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ProvidersConfig {
-    /// `[providers.fly]`.
-    pub fly: Option<FlyConfig>,
-    /// `[providers.digitalocean]`.
-    pub digitalocean: Option<TokenConfig>,
-    /// `[providers.vultr]`.
-    pub vultr: Option<TokenConfig>,
-    /// `[providers.vercel]`.
-    pub vercel: Option<VercelConfig>,
-    /// `[providers.upstash]`.
-    pub upstash: Option<UpstashConfig>,
-}
-
-impl ProvidersConfig {
-    /// The providers whose section is present.
-    pub fn configured(&self) -> Vec<ProviderId> {
-        let mut out = Vec::new();
-        if self.fly.is_some() {
-            out.push(ProviderId::Fly);
-        }
-        if self.digitalocean.is_some() {
-            out.push(ProviderId::Digitalocean);
-        }
-        if self.vultr.is_some() {
-            out.push(ProviderId::Vultr);
-        }
-        if self.vercel.is_some() {
-            out.push(ProviderId::Vercel);
-        }
-        if self.upstash.is_some() {
-            out.push(ProviderId::Upstash);
-        }
-        out
-    }
-}
-
-/// `[providers.fly]` (Fly Machines API).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FlyConfig {
-    /// API token (`fly tokens create`), sent as a bearer token.
-    pub token: SecretString,
-    /// Organisation slug new apps are created in.
-    pub org_slug: String,
-    /// API base URL (default `https://api.machines.dev`).
-    pub base_url: Option<Url>,
-    /// Prefix of the per-wallet Fly app names (default `cg-`); lowercase letters, digits, `-`.
-    pub app_prefix: Option<String>,
-}
-
-/// A provider with a bearer token (DigitalOcean, Vultr).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenConfig {
-    /// API token.
-    pub token: SecretString,
-    /// API base URL override.
-    pub base_url: Option<Url>,
-}
-
-/// `[providers.vercel]`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VercelConfig {
-    /// API token.
-    pub token: SecretString,
-    /// Team id (`teamId`) the resources live in.
-    pub team_id: Option<String>,
-    /// API base URL override.
-    pub base_url: Option<Url>,
-}
-
-/// `[providers.upstash]` (management API, HTTP Basic `email:api_key`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpstashConfig {
-    /// Account email.
-    pub email: String,
-    /// Management API key.
-    pub api_key: SecretString,
-    /// API base URL override.
-    pub base_url: Option<Url>,
 }
 
 /// A configuration error; the message names the offending key and its source.
@@ -326,10 +240,8 @@ impl Config {
         if self.server.request_timeout_secs == 0 {
             return Err(ConfigError("server.request_timeout_secs: must be at least 1".into()));
         }
-        if let Some(t) = &self.payments.tempo
-            && t.secret_key.expose_secret().len() < 32
-        {
-            return Err(ConfigError("payments.tempo.secret_key: must be at least 32 bytes".into()));
+        if self.auth.signed_header_window_secs == 0 {
+            return Err(ConfigError("auth.signed_header_window_secs: must be at least 1".into()));
         }
         if self.pricing.margin.is_sign_negative() {
             return Err(ConfigError("pricing.margin: must not be negative".into()));
@@ -354,6 +266,7 @@ impl Config {
 struct Defaults {
     server: ServerConfig,
     pricing: PricingConfig,
+    auth: AuthConfig,
 }
 
 /// Environment values are strings; numbers and booleans are parsed so `…__REQUEST_TIMEOUT_SECS=5`
@@ -385,9 +298,16 @@ mod decimal_string {
 }
 
 fn describe(e: figment::Error) -> String {
+    describe_in(e, "")
+}
+
+/// Each error as `key: what (from source)`, keys under `prefix`.
+fn describe_in(e: figment::Error, prefix: &str) -> String {
     e.into_iter()
         .map(|e| {
-            let key = if e.path.is_empty() { "(root)".to_owned() } else { e.path.join(".") };
+            let mut path: Vec<String> = prefix.split('.').filter(|p| !p.is_empty()).map(str::to_owned).collect();
+            path.extend(e.path.iter().cloned());
+            let key = if path.is_empty() { "(root)".to_owned() } else { path.join(".") };
             let source =
                 e.metadata.as_ref().and_then(|m| m.source.as_ref()).map(|s| format!(" (from {s})")).unwrap_or_default();
             format!("{key}: {}{source}", e.kind)

@@ -18,8 +18,14 @@ use crate::problem::Problem;
 pub const MPP_PROBLEMS: &str = "https://paymentauth.org/problems/";
 
 /// The 402 for `charge`, with `reason` (an MPP problem code such as `payment-required` or
-/// `invalid-challenge`) and `detail`.
-pub fn payment_required(rails: &Rails, charge: &Charge, reason: &str, detail: &str) -> Response {
+/// `invalid-challenge`), `detail`, and extra members for the problem body (`fields`).
+pub fn payment_required(
+    rails: &Rails,
+    charge: &Charge,
+    reason: &str,
+    detail: &str,
+    fields: &[(&'static str, String)],
+) -> Response {
     let mut offers = Vec::new();
     for rail in rails.all() {
         match rail.offers(charge) {
@@ -41,6 +47,9 @@ pub fn payment_required(rails: &Rails, charge: &Charge, reason: &str, detail: &s
         extensions: Default::default(),
     }
     .with("amount_usd", charge.amount.to_string());
+    for (k, v) in fields {
+        problem = problem.with(k, v.clone());
+    }
     if x402 && let Value::Object(v1) = compute_pay_x402::payment_required_v1_body(detail, &offers) {
         problem.extensions.extend(v1);
     }

@@ -1,111 +1,115 @@
-//! Paying from the credit balance instead of on chain (x402Compute's `use_credits`), for any
-//! paid route: send `X-Use-Credits: true`. The wallet is proven with a zero-amount MPP proof
-//! credential (the 402 asks for one) or an API key; the price is taken from the append-only
-//! ledger (never below zero), recorded as a `credits` payment, and credited back if the
-//! action fails.
+//! [`CreditsRail`]: paying from the wallet's prepaid credit balance (x402Compute's
+//! `use_credits`) on any paid route, as a [`Payment`] rail. The request sends
+//! `X-Use-Credits: true` and proves its wallet with any wallet-authentication method; verify
+//! checks the balance, settle takes the price from the append-only ledger (never below zero),
+//! and a failed action is credited back like any other payment.
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use compute_core::payment::{RailInfo, Verified};
-use compute_core::{ErrorKind, TokenAmount};
-use compute_store::{NewCredit, NewPayment, PaymentStatus};
-
-use super::flow::{ActResult, PaidRequest, Payer, begin_idempotent, charge_for, deliver, mark};
-use crate::problem::Problem;
-use crate::state::AppState;
+use async_trait::async_trait;
+use compute_core::payment::{Charge, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
+use compute_core::{Error, ErrorKind, Result, TokenAmount, Usd};
+use compute_store::{NewCredit, Store};
 
 /// Decimals of the credit "token": USD with 6 decimals, like USDC.
 const CREDIT_DECIMALS: u8 = 6;
 
-/// The flow for a request that pays with credits.
-pub(super) async fn run<F, Fut>(state: &AppState, req: PaidRequest<'_>, act: F) -> Response
-where
-    F: FnOnce(Payer) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ActResult> + Send + 'static,
-{
-    let wallet = match super::auth::wallet(state, req.spec, req.path, req.headers, &req.body).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    let key = match super::credential::idempotency_key(req.headers, None) {
-        Ok(k) => k,
-        Err(p) => return p.into_response(),
-    };
-    let scope = wallet.to_string();
-    if let Err(r) = begin_idempotent(state, &scope, key.as_deref(), &req).await {
-        return r;
-    }
-    let charge = charge_for(state, &req);
-    let release = || async {
-        if let Some(k) = &key {
-            let _ = state.store().release_idempotent(&scope, k).await;
-        }
-    };
-    let entry = match state
-        .store()
-        .spend_credit(NewCredit {
-            wallet: wallet.clone(),
-            amount: charge.amount,
-            reason: format!("spend: {}", charge.route),
-            payment_id: None,
-            resource_id: None,
-        })
-        .await
-    {
-        Ok(e) => e,
-        Err(e) => {
-            release().await;
-            if e.kind() == ErrorKind::PaymentRequired {
-                let balance = state.store().credit_balance(&wallet).await.unwrap_or_default();
-                return Problem::new(StatusCode::PAYMENT_REQUIRED, "insufficient_credits", "Insufficient credits")
-                    .with_detail(format!("this request costs ${} and the credit balance is ${balance}", charge.amount))
-                    .with("amount_usd", charge.amount.to_string())
-                    .with("credit_balance_usd", balance.to_string())
-                    .into_response();
-            }
-            return Problem::from(e).into_response();
-        }
-    };
-    let amount = match TokenAmount::from_usd_ceil(charge.amount, CREDIT_DECIMALS) {
-        Ok(a) => a,
-        Err(e) => return Problem::from(e).into_response(),
-    };
-    let verified = Verified {
-        rail: RailInfo {
+/// The credit-balance rail.
+#[derive(Debug)]
+pub struct CreditsRail {
+    store: Store,
+    info: RailInfo,
+}
+
+impl CreditsRail {
+    /// Credits kept in `store`'s ledger.
+    pub fn new(store: Store) -> Self {
+        let info = RailInfo {
             rail: "credits".into(),
             network: "ledger".into(),
             asset: "USD".into(),
             decimals: CREDIT_DECIMALS,
-        },
-        payer: wallet.clone(),
-        amount,
-        amount_usd: charge.amount,
-        fingerprint: format!("credits:{}:{}", wallet, entry.seq),
-        challenge_id: None,
-        settlement: serde_json::Value::Null,
-    };
-    let payment = match state.store().record_payment(NewPayment { verified, route: charge.route.clone() }).await {
-        Ok(p) => p,
-        Err(e) => {
-            // Give the amount back: nothing will be delivered.
-            let _ = state
-                .store()
-                .add_credit(NewCredit {
-                    wallet: wallet.clone(),
-                    amount: charge.amount,
-                    reason: "refund: spend not recorded".into(),
-                    payment_id: None,
-                    resource_id: None,
-                })
-                .await;
-            release().await;
-            return Problem::from(e).into_response();
+        };
+        CreditsRail { store, info }
+    }
+}
+
+/// `ledger:<wallet>:<seq>:<balance after>`: unique per spend (the sequence number is per
+/// wallet) and carrying the balance for the receipt.
+fn reference(wallet: &str, seq: i64, balance: Usd) -> String {
+    format!("ledger:{wallet}:{seq}:{balance}")
+}
+
+fn insufficient(charge: &Charge, balance: Usd) -> Error {
+    Error::new(
+        ErrorKind::PaymentRequired,
+        format!("this request costs ${} and the credit balance is ${balance}", charge.amount),
+    )
+    .with_reason("insufficient_credits")
+    .with_field("amount_usd", charge.amount.to_string())
+    .with_field("credit_balance_usd", balance.to_string())
+}
+
+#[async_trait]
+impl Payment for CreditsRail {
+    fn rail(&self) -> &RailInfo {
+        &self.info
+    }
+
+    /// Credits are asked for with a header, not offered in the 402.
+    fn offers(&self, _: &Charge) -> Result<Vec<Offer>> {
+        Ok(Vec::new())
+    }
+
+    fn accepts(&self, credential: &Credential) -> bool {
+        matches!(credential, Credential::Credits { .. })
+    }
+
+    async fn verify(&self, credential: &Credential, charge: &Charge) -> Result<Verified> {
+        let Credential::Credits { wallet } = credential else {
+            return Err(Error::new(ErrorKind::InvalidInput, "not a credits credential"));
+        };
+        let balance = self.store.credit_balance(wallet).await?;
+        if balance < charge.amount {
+            return Err(insufficient(charge, balance));
         }
-    };
-    mark(state, &payment.id, PaymentStatus::Settled, Some(&format!("ledger:{}", entry.seq))).await;
-    let payer = Payer { wallet, payment_id: payment.id, amount: charge.amount };
-    let receipt = vec![("Credit-Balance".to_owned(), entry.balance.to_string())];
-    let mut resp = deliver(state, scope, key, payer, receipt, act).await;
-    resp.headers_mut().entry("cache-control").or_insert(HeaderValue::from_static("private"));
-    resp
+        Ok(Verified {
+            rail: self.info.clone(),
+            payer: wallet.clone(),
+            amount: TokenAmount::from_usd_ceil(charge.amount, CREDIT_DECIMALS)?,
+            amount_usd: charge.amount,
+            // Every spend is a new payment: the wallet proof in front of it is what is single-use.
+            fingerprint: format!("credits:{wallet}:{}", uuid::Uuid::new_v4()),
+            challenge_id: None,
+            settlement: serde_json::json!({"route": charge.route}),
+        })
+    }
+
+    async fn settle(&self, verified: &Verified) -> Result<SettleOutcome> {
+        let route = verified.settlement["route"].as_str().unwrap_or_default();
+        let spend = NewCredit {
+            wallet: verified.payer.clone(),
+            amount: verified.amount_usd,
+            reason: format!("spend: {route}"),
+            payment_id: None,
+            resource_id: None,
+        };
+        match self.store.spend_credit(spend).await {
+            Ok(entry) => {
+                Ok(SettleOutcome::Settled { reference: reference(verified.payer.as_str(), entry.seq, entry.balance) })
+            }
+            Err(e) if e.kind() == ErrorKind::PaymentRequired => {
+                Ok(SettleOutcome::Rejected { reason: "the credit balance is too low".into() })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A ledger spend is never in doubt.
+    async fn reconcile(&self, reference: &str) -> Result<SettleOutcome> {
+        Ok(SettleOutcome::Settled { reference: reference.to_owned() })
+    }
+
+    fn receipt_headers(&self, _: &Verified, reference: &str) -> Vec<(String, String)> {
+        let balance = reference.rsplit(':').next().unwrap_or_default();
+        vec![("Credit-Balance".to_owned(), balance.to_owned()), ("Cache-Control".to_owned(), "private".to_owned())]
+    }
 }

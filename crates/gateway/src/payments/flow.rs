@@ -17,12 +17,11 @@
 
 use std::future::Future;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use compute_core::billing::Quote;
-use compute_core::payment::{Charge, SettleOutcome, Verified};
+use compute_core::payment::{Charge, Credential, SettleOutcome, Verified};
 use compute_core::{Error, ErrorKind, Usd, WalletAddress};
 use compute_store::{IdempotencyStart, NewCredit, NewPayment, PaymentStatus, StoredResponse};
 use serde_json::{Value, json};
@@ -31,25 +30,11 @@ use sha2::{Digest, Sha256};
 use super::challenge::{MPP_PROBLEMS, payment_required};
 use super::credential;
 use crate::problem::{PROBLEM_JSON, Problem};
-use crate::routes::RouteSpec;
+use crate::routes::Call;
 use crate::state::AppState;
 
 /// How long a completed idempotency key is remembered.
 const IDEMPOTENCY_TTL_HOURS: i64 = 24;
-
-/// A priced request about to be paid for.
-pub struct PaidRequest<'a> {
-    /// The route.
-    pub spec: &'a RouteSpec,
-    /// The request path (with its ids), e.g. `/api/machines/abc/exec`.
-    pub path: &'a str,
-    /// Request headers.
-    pub headers: &'a HeaderMap,
-    /// Request body (bound to MPP challenges by `digest`).
-    pub body: Bytes,
-    /// The quote for the validated request.
-    pub quote: Quote,
-}
 
 /// Who paid, as the action sees it.
 #[derive(Clone, Debug)]
@@ -65,58 +50,72 @@ pub struct Payer {
 /// What an action returns: a status and a JSON body, or a problem (which triggers a refund).
 pub type ActResult = Result<(StatusCode, Value), Problem>;
 
-/// The charge a request is asked to pay.
-pub fn charge_for(state: &AppState, req: &PaidRequest<'_>) -> Charge {
+/// The charge `call` is asked to pay for `quote`.
+pub fn charge_for(call: &Call, quote: &Quote) -> Charge {
     Charge {
-        amount: req.quote.total,
-        route: format!("{} {}", req.spec.method, req.spec.path),
-        resource_url: format!("{}{}", state.config().server.public_base(), req.path),
-        description: req.spec.summary.to_owned(),
-        body: req.body.to_vec(),
+        amount: quote.total,
+        route: call.spec.route(),
+        resource_url: call.resource_url(),
+        description: call.spec.summary.to_owned(),
+        body: call.body.to_vec(),
     }
 }
 
-/// Runs the whole flow for `req`, calling `act` once the payment settled.
-pub async fn run<F, Fut>(state: &AppState, req: PaidRequest<'_>, act: F) -> Response
+/// The credential of `call` and the rail that takes it, or the response to send instead (a
+/// 402 when there is none or no rail takes it; the wallet-auth answer for credits).
+async fn credential_and_rail(
+    call: &Call,
+    charge: &Charge,
+) -> Result<(Credential, std::sync::Arc<dyn compute_core::payment::Payment>), Response> {
+    let rails = call.state.rails();
+    if credential::wants_credits(&call.headers) {
+        let wallet = call.wallet().await?;
+        return Ok((Credential::Credits { wallet }, call.state.credits().clone()));
+    }
+    let found = credential::from_headers(&call.headers).map_err(IntoResponse::into_response)?;
+    let Some(credential) = found else {
+        return Err(payment_required(rails, charge, "payment-required", "Payment is required for this request.", &[]));
+    };
+    match rails.for_credential(&credential) {
+        Some(rail) => Ok((credential, rail.clone())),
+        None => Err(payment_required(
+            rails,
+            charge,
+            "method-unsupported",
+            "No enabled payment rail accepts this credential.",
+            &[],
+        )),
+    }
+}
+
+/// Runs the whole flow for `call` priced at `quote`, calling `act` once the payment settled.
+pub async fn run<F, Fut>(call: &Call, quote: Quote, act: F) -> Response
 where
     F: FnOnce(Payer) -> Fut + Send + 'static,
     Fut: Future<Output = ActResult> + Send + 'static,
 {
+    let state = &call.state;
     let rails = state.rails();
     if rails.all().is_empty() {
         return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "No payment rail")
             .with_detail("no payment rail is enabled on this gateway, so paid routes cannot be served")
             .into_response();
     }
-    if credential::wants_credits(req.headers) {
-        return super::credits::run(state, req, act).await;
-    }
-    let charge = charge_for(state, &req);
-    let credential = match credential::from_headers(req.headers) {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return payment_required(rails, &charge, "payment-required", "Payment is required for this request.");
-        }
-        Err(p) => return p.into_response(),
-    };
-    let Some(rail) = rails.all().iter().find(|r| r.accepts(&credential)).cloned() else {
-        return payment_required(
-            rails,
-            &charge,
-            "method-unsupported",
-            "No enabled payment rail accepts this credential.",
-        );
+    let charge = charge_for(call, &quote);
+    let (credential, rail) = match credential_and_rail(call, &charge).await {
+        Ok(found) => found,
+        Err(resp) => return resp,
     };
     let verified = match rail.verify(&credential, &charge).await {
         Ok(v) => v,
         Err(e) => return verify_failure(state, &charge, &e),
     };
-    let key = match credential::idempotency_key(req.headers, Some(&credential)) {
+    let key = match credential::idempotency_key(&call.headers, Some(&credential)) {
         Ok(k) => k,
         Err(p) => return p.into_response(),
     };
     let scope = verified.payer.to_string();
-    if let Err(r) = begin_idempotent(state, &scope, key.as_deref(), &req).await {
+    if let Err(r) = begin_idempotent(state, &scope, key.as_deref(), call).await {
         return r;
     }
     let release = |state: AppState| {
@@ -148,12 +147,8 @@ where
         Ok(SettleOutcome::Rejected { reason }) => {
             mark(state, &payment.id, PaymentStatus::Rejected, None).await;
             release(state.clone()).await;
-            return payment_required(
-                rails,
-                &charge,
-                "verification-failed",
-                &format!("Settlement was rejected: {reason}"),
-            );
+            let detail = format!("Settlement was rejected: {reason}");
+            return payment_required(rails, &charge, "verification-failed", &detail, &[]);
         }
         Ok(SettleOutcome::Unknown { reference }) => {
             mark(state, &payment.id, PaymentStatus::Unknown, Some(&reference)).await;
@@ -175,14 +170,9 @@ where
 
 /// Reserves the idempotency key for this payer and request, or answers with what an earlier
 /// request with the same key did (the stored response, or 409).
-pub(super) async fn begin_idempotent(
-    state: &AppState,
-    scope: &str,
-    key: Option<&str>,
-    req: &PaidRequest<'_>,
-) -> Result<(), Response> {
+async fn begin_idempotent(state: &AppState, scope: &str, key: Option<&str>, call: &Call) -> Result<(), Response> {
     let Some(k) = key else { return Ok(()) };
-    let fingerprint = request_fingerprint(req);
+    let fingerprint = request_fingerprint(call);
     let expires = Utc::now() + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS);
     match state.store().start_idempotent(scope, k, &fingerprint, expires).await {
         Ok(IdempotencyStart::Started) => Ok(()),
@@ -203,7 +193,7 @@ pub(super) async fn begin_idempotent(
 
 /// Runs the action once paid, in its own task; refunds on failure; stores the answer under
 /// the idempotency key.
-pub(super) async fn deliver<F, Fut>(
+async fn deliver<F, Fut>(
     state: &AppState,
     scope: String,
     key: Option<String>,
@@ -239,7 +229,7 @@ where
 fn verify_failure(state: &AppState, charge: &Charge, e: &Error) -> Response {
     let reason = e.reason().unwrap_or("verification-failed");
     match e.kind() {
-        ErrorKind::PaymentRequired => payment_required(state.rails(), charge, reason, e.message()),
+        ErrorKind::PaymentRequired => payment_required(state.rails(), charge, reason, e.message(), e.fields()),
         ErrorKind::PermissionDenied => replayed(e.message()),
         ErrorKind::InvalidInput => Problem::new(StatusCode::BAD_REQUEST, reason, "Malformed payment")
             .with_detail(e.message().to_owned())
@@ -263,13 +253,13 @@ fn replayed(detail: &str) -> Response {
         .into_response()
 }
 
-pub(super) async fn mark(state: &AppState, id: &str, status: PaymentStatus, reference: Option<&str>) {
+async fn mark(state: &AppState, id: &str, status: PaymentStatus, reference: Option<&str>) {
     if let Err(e) = state.store().set_payment_status(id, status, reference).await {
         tracing::error!(payment = id, %status, error = %e, "could not record a payment status");
     }
 }
 
-pub(super) async fn complete(state: &AppState, scope: &str, key: Option<&str>, stored: &StoredResponse) {
+async fn complete(state: &AppState, scope: &str, key: Option<&str>, stored: &StoredResponse) {
     if let Some(k) = key
         && let Err(e) = state.store().complete_idempotent(scope, k, stored).await
     {
@@ -339,7 +329,7 @@ fn stored_json(status: StatusCode, body: &Value, extra: Vec<(String, String)>) -
 }
 
 /// Builds the HTTP response from a stored (or fresh) response.
-pub(super) fn replay(stored: StoredResponse) -> Response {
+fn replay(stored: StoredResponse) -> Response {
     let mut resp = (StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK), stored.body).into_response();
     for (name, value) in stored.headers {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
@@ -350,12 +340,12 @@ pub(super) fn replay(stored: StoredResponse) -> Response {
 }
 
 /// SHA-256 of method, path and body: what "the same request" means for an idempotency key.
-fn request_fingerprint(req: &PaidRequest<'_>) -> String {
+fn request_fingerprint(call: &Call) -> String {
     let mut h = Sha256::new();
-    h.update(req.spec.method.as_str());
+    h.update(call.spec.method.as_str());
     h.update(b" ");
-    h.update(req.path.as_bytes());
+    h.update(call.path.as_bytes());
     h.update(b"\n");
-    h.update(&req.body);
+    h.update(&call.body);
     hex::encode(h.finalize())
 }

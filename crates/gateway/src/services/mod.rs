@@ -1,8 +1,18 @@
-//! Shared services the API surfaces translate to: validation and pricing of compute requests,
-//! tenancy and ownership, and the expiry worker. Surfaces own only their wire shapes.
+//! Shared services, one per capability, each working on any provider handle that has it:
+//! validation and pricing before the 402, tenancy, ownership, resource rows, expiry and what
+//! the caller gets back. Surfaces translate their wire shapes to these calls.
+//!
+//! - [`machines`], [`volumes`], [`ips`]: the capability services;
+//! - [`tenancy`]: a wallet's tenant and its space at a provider;
+//! - [`resources`]: owned lookups and the paid by-id flow;
+//! - [`catalog`]: provider catalogs, cached;
+//! - [`expiry`]: the worker that stops machines whose paid time ran out; [`periodic`] runs it.
 
+pub mod catalog;
 pub mod expiry;
-#[cfg(feature = "fly")]
-pub mod fly;
-pub mod owners;
+pub mod ips;
+pub mod machines;
 pub mod periodic;
+pub mod resources;
+pub mod tenancy;
+pub mod volumes;

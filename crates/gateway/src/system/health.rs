@@ -1,15 +1,18 @@
 //! `GET /health`: whether the database answers, which providers and payment rails are enabled.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use compute_core::provider::ProviderId;
 use serde_json::{Value, json};
 
-use crate::state::AppState;
+use crate::compose::{compiled_providers, compiled_rails};
+use crate::problem::Problem;
+use crate::routes::Call;
 
 /// 200 when the database answers, 503 otherwise; the body says what is enabled.
-pub(super) async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub(super) async fn health(call: Call) -> Result<Response, Problem> {
+    let state = &call.state;
     let db = state.store().ping().await;
     let providers: Vec<Value> = ProviderId::ALL
         .iter()
@@ -18,7 +21,7 @@ pub(super) async fn health(State(state): State<AppState>) -> (StatusCode, Json<V
             json!({
                 "id": id.as_str(),
                 "enabled": handle.is_some(),
-                "compiled": crate::providers::compiled().contains(id),
+                "compiled": compiled_providers().contains(id),
                 "capabilities": handle.map(|h| json!(h.capabilities())),
             })
         })
@@ -30,7 +33,8 @@ pub(super) async fn health(State(state): State<AppState>) -> (StatusCode, Json<V
         "database": {"backend": state.store().backend().as_str(), "reachable": db.is_ok()},
         "providers": providers,
         "rails": state.rails().all().iter().map(|r| json!(r.rail())).collect::<Vec<_>>(),
-        "rails_compiled": crate::payments::compiled(),
+        "rails_compiled": compiled_rails(),
+        "wallet_auth": state.auth_methods().iter().map(|m| m.name()).collect::<Vec<_>>(),
     });
-    (status, Json(body))
+    Ok((status, Json(body)).into_response())
 }

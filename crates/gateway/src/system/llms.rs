@@ -3,15 +3,15 @@
 
 use std::fmt::Write;
 
-use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 
-use crate::routes::{Auth, Surface, unavailable_reason};
+use crate::problem::Problem;
+use crate::routes::{Auth, Call, Surface, describe_price, unavailable_reason};
 use crate::state::AppState;
 
-pub(super) async fn llms_txt(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], render(&state))
+pub(super) async fn llms_txt(call: Call) -> Result<Response, Problem> {
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], render(&call.state)).into_response())
 }
 
 /// Renders `llms.txt`.
@@ -36,11 +36,12 @@ pub fn render(state: &AppState) -> String {
          wallet's balance and the error says so. Send `Idempotency-Key` to make retries safe.\n"
     );
     let _ = writeln!(out, "All amounts are USD. Errors are RFC 9457 `application/problem+json`.\n");
-    for surface in [Surface::System, Surface::TinyCompute, Surface::SiloVps, Surface::X402Compute] {
+    for surface in Surface::ALL {
         let _ = writeln!(out, "## {}\n", surface.title());
         for spec in state.routes().iter().filter(|r| r.surface == surface) {
-            let mut line = format!("{} {} — {} ({})", spec.method, spec.path, spec.summary, spec.price.describe());
-            if spec.auth == Auth::Wallet && !spec.price.is_paid() {
+            let price = describe_price(spec, state.books());
+            let mut line = format!("{} {} — {} ({price})", spec.method, spec.path, spec.summary);
+            if spec.auth != Auth::None && !spec.price.is_paid() {
                 line.push_str(" [wallet auth]");
             }
             if let Some(reason) = unavailable_reason(state.providers(), spec) {

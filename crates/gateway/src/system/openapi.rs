@@ -4,15 +4,15 @@
 //! price is dynamic) and a declared `402` response.
 
 use axum::Json;
-use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::problem::PROBLEM_JSON;
-use crate::routes::{Auth, Price, RouteSpec, Surface, unavailable_reason};
+use crate::problem::{PROBLEM_JSON, Problem};
+use crate::routes::{Auth, Call, PriceRule, RouteSpec, Surface, describe_price, unavailable_reason};
 use crate::state::AppState;
 
-pub(super) async fn openapi_json(State(state): State<AppState>) -> Json<Value> {
-    Json(document(&state))
+pub(super) async fn openapi_json(call: Call) -> Result<Response, Problem> {
+    Ok(Json(document(&call.state)).into_response())
 }
 
 /// Builds the OpenAPI document.
@@ -24,10 +24,7 @@ pub fn document(state: &AppState) -> Value {
             obj.insert(spec.method.as_str().to_ascii_lowercase(), operation(state, spec));
         }
     }
-    let tags: Vec<Value> = [Surface::System, Surface::TinyCompute, Surface::SiloVps, Surface::X402Compute]
-        .iter()
-        .map(|s| json!({"name": s.tag(), "description": s.title()}))
-        .collect();
+    let tags: Vec<Value> = Surface::ALL.iter().map(|s| json!({"name": s.tag(), "description": s.title()})).collect();
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -53,8 +50,8 @@ fn operation(state: &AppState, spec: &RouteSpec) -> Value {
     op.insert("operationId".into(), json!(operation_id(spec)));
     op.insert("summary".into(), json!(spec.summary));
     op.insert("tags".into(), json!([spec.surface.tag()]));
-    let mut description = format!("Price: {}.", spec.price.describe());
-    if spec.auth == Auth::Wallet {
+    let mut description = format!("Price: {}.", describe_price(spec, state.books()));
+    if spec.auth != Auth::None {
         description
             .push_str(" Identifies the caller's wallet (verified payer, MPP proof credential or wallet signature).");
     }
@@ -90,10 +87,14 @@ fn operation(state: &AppState, spec: &RouteSpec) -> Value {
 }
 
 fn payment_info(state: &AppState, spec: &RouteSpec) -> Value {
-    let price = match &spec.price {
-        Price::Fixed { usd } => json!({"mode": "fixed", "currency": "USD", "amount": usd.to_string()}),
-        Price::Dynamic { formula } => json!({"mode": "dynamic", "currency": "USD", "formula": formula}),
-        Price::Free => json!({"mode": "free"}),
+    let fixed = match spec.price {
+        PriceRule::Fixed(item) => state.books().fixed(spec.book, item).ok(),
+        _ => None,
+    };
+    let price = match (spec.price, fixed) {
+        (PriceRule::Free, _) => json!({"mode": "free"}),
+        (_, Some(usd)) => json!({"mode": "fixed", "currency": "USD", "amount": usd.to_string()}),
+        _ => json!({"mode": "dynamic", "currency": "USD", "formula": describe_price(spec, state.books())}),
     };
     // One offer per enabled rail; `amount` is in the rail's base units, `null` when dynamic.
     let offers: Vec<Value> = state
@@ -102,12 +103,9 @@ fn payment_info(state: &AppState, spec: &RouteSpec) -> Value {
         .iter()
         .map(|rail| {
             let info = rail.rail();
-            let amount = match &spec.price {
-                Price::Fixed { usd } => {
-                    compute_core::TokenAmount::from_usd_ceil(*usd, info.decimals).ok().map(|t| t.to_string())
-                }
-                _ => None,
-            };
+            let amount = fixed
+                .and_then(|usd| compute_core::TokenAmount::from_usd_ceil(usd, info.decimals).ok())
+                .map(|t| t.to_string());
             json!({
                 "intent": "charge",
                 "method": info.rail,

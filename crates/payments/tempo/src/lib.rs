@@ -11,14 +11,20 @@
 //! - Replay markers go through [`compute_core::markers::MarkerStore`] (the gateway passes the
 //!   database), so several gateway processes share them.
 //! - The receipt is the `Payment-Receipt` header.
+//! - [`ProofAuth`]: zero-amount proof credentials as a [`compute_core::auth::WalletAuth`] method.
+//! - [`TempoSettings`]: the gateway's `[payments.tempo]` section.
 //!
 //! Source: `../shared/reference/payments-mpp.md` §1–3 and the `mpp` crate's server API.
 
 mod config;
 mod errors;
+mod proof;
 mod rail;
+mod settings;
 mod store;
 
 pub use config::{MIN_SECRET_BYTES, PATH_USD, TempoConfig};
+pub use proof::{ProofAuth, payment_authorization};
 pub use rail::{METHOD, TempoRail};
+pub use settings::{MARKER_TTL, TempoSettings};
 pub use store::MarkerStoreAdapter;

@@ -10,6 +10,8 @@
 //! - [`network`]: CAIP-2 ids (v2) and their v1 names.
 //! - [`reason`]: the x402 error reason codes ([`Reason`]).
 //! - [`extension`]: the `payment-identifier` extension (an idempotency key).
+//! - [`signed_headers`]: x402Compute's `X-Auth-*` wallet authentication, chain-agnostic
+//!   (chain crates supply the signature check).
 //!
 //! Every decoding error is a [`compute_core::Error`] of kind
 //! [`compute_core::ErrorKind::InvalidInput`] carrying an x402 reason code
@@ -21,6 +23,7 @@ pub mod extension;
 pub mod header;
 pub mod network;
 pub mod reason;
+pub mod signed_headers;
 pub mod v1;
 pub mod v2;
 

@@ -80,6 +80,11 @@ impl FlyClient {
 
 #[async_trait]
 impl Tenancy for FlyProvider {
+    /// The tenant's Fly app: the configured prefix plus the tenant name.
+    fn space_name(&self, tenant: &Tenant) -> Result<String> {
+        self.client.app_name(tenant)
+    }
+
     async fn ensure_tenant(&self, tenant: &Tenant) -> Result<()> {
         self.client.ensure_app(&self.client.app_name(tenant)?).await
     }

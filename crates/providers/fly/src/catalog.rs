@@ -206,7 +206,8 @@ pub fn ip_cost(kind: IpKind) -> ProviderCost {
 
 /// The static catalog: [`PRESETS`] with their hourly cost and [`REGIONS`] (all marked
 /// available; Fly may still refuse a region without capacity). No images: Fly runs any OCI
-/// image reference.
+/// image reference. No default region or limits: those are an adapter's configuration
+/// ([`crate::FlyProvider`]'s catalog adds them).
 pub fn catalog() -> Catalog {
     let sizes = PRESETS
         .iter()
@@ -228,7 +229,7 @@ pub fn catalog() -> Catalog {
         .iter()
         .map(|(id, name)| Region { id: (*id).to_owned(), name: (*name).to_owned(), available: true })
         .collect();
-    Catalog { sizes, regions, images: Vec::new() }
+    Catalog { sizes, regions, ..Catalog::default() }
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@
 
 mod apps;
 pub mod catalog;
+pub mod check;
 mod client;
 pub mod config;
 mod convert;
@@ -59,8 +60,9 @@ use compute_core::provider::{Catalog, Provider, ProviderHandle, ProviderId};
 pub use catalog::{
     PRESETS, PRICING_AS_OF, PRICING_SOURCE, REGIONS, catalog, guest_cost, ip_cost, validate_guest, volume_cost,
 };
+pub use check::Offering;
 pub use client::{FlyClient, LONG_CALL_SLACK, parse_error};
-pub use config::{DEFAULT_BASE_URL, FlyConfig};
+pub use config::{DEFAULT_APP_PREFIX, DEFAULT_BASE_URL, DEFAULT_REGION, FlyConfig};
 pub use ips::ip_type;
 pub use machines::{MAX_EVENTS, MAX_WAIT_PER_CALL, WaitOutcome};
 
@@ -71,6 +73,7 @@ pub const COMPONENT: &str = "fly";
 #[derive(Clone)]
 pub struct FlyProvider {
     client: FlyClient,
+    offering: Offering,
 }
 
 impl FlyProvider {
@@ -79,7 +82,12 @@ impl FlyProvider {
     /// # Errors
     /// [`compute_core::ErrorKind::Config`] when the configuration is invalid.
     pub fn new(config: &FlyConfig) -> Result<Self> {
-        Ok(FlyProvider { client: FlyClient::new(config)? })
+        Ok(FlyProvider { client: FlyClient::new(config)?, offering: Offering::from_config(config) })
+    }
+
+    /// What this adapter offers (default region, limits).
+    pub fn offering(&self) -> &Offering {
+        &self.offering
     }
 
     /// The underlying typed client.
@@ -90,7 +98,7 @@ impl FlyProvider {
 
 impl fmt::Debug for FlyProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FlyProvider").field("client", &self.client).finish()
+        f.debug_struct("FlyProvider").field("client", &self.client).field("offering", &self.offering).finish()
     }
 }
 
@@ -100,8 +108,13 @@ impl Provider for FlyProvider {
         ProviderId::Fly
     }
 
+    /// The static catalog with this adapter's default region and limits.
     async fn catalog(&self) -> Result<Catalog> {
-        Ok(catalog::catalog())
+        Ok(Catalog {
+            default_region: Some(self.offering.default_region.clone()),
+            limits: self.offering.limits,
+            ..catalog::catalog()
+        })
     }
 }
 

@@ -345,6 +345,10 @@ impl FlyClient {
 
 #[async_trait]
 impl Machines for FlyProvider {
+    fn check(&self, spec: &MachineSpec) -> Result<()> {
+        crate::check::check_machine(&self.offering, spec)
+    }
+
     async fn create(&self, tenant: &Tenant, spec: &MachineSpec) -> Result<Machine> {
         self.client.create_machine(&self.client.app_name(tenant)?, spec).await
     }

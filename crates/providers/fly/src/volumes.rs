@@ -88,6 +88,10 @@ impl FlyClient {
 
 #[async_trait]
 impl Volumes for FlyProvider {
+    fn check_volume(&self, spec: &VolumeSpec) -> Result<()> {
+        crate::check::check_volume(&self.offering, spec)
+    }
+
     async fn create_volume(&self, tenant: &Tenant, spec: &VolumeSpec) -> Result<Volume> {
         self.client.create_volume(&self.client.app_name(tenant)?, spec).await
     }

@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod credit_entry;
 pub mod idempotency_key;
+pub mod lease;
 pub mod payment;
 pub mod replay_marker;
 pub mod resource;

@@ -3,6 +3,8 @@
 pub(crate) mod api_keys;
 pub(crate) mod credits;
 pub(crate) mod idempotency;
+pub(crate) mod kinds;
+pub(crate) mod leases;
 pub(crate) mod markers;
 pub(crate) mod payments;
 pub(crate) mod resources;

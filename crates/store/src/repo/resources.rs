@@ -1,9 +1,11 @@
 //! Resources: every sold resource has an owner; reads are always scoped to it.
 
 use chrono::{DateTime, Utc};
+use compute_core::provider::ProviderId;
 use compute_core::{Error, ErrorKind, Result, Usd, WalletAddress};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
+use super::kinds::{ResourceKind, ResourceState};
 use super::{new_id, now};
 use crate::entity::resource::{self, Entity as Resources};
 use crate::{Store, db_err};
@@ -11,12 +13,12 @@ use crate::{Store, db_err};
 /// A resource to record, before (or right after) the provider creates it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewResource {
-    /// Kind, e.g. `fly.machine`.
-    pub kind: String,
+    /// Kind.
+    pub kind: ResourceKind,
     /// Owner: the verified payer.
     pub owner: WalletAddress,
-    /// Provider id, e.g. `fly`.
-    pub provider: String,
+    /// Provider.
+    pub provider: ProviderId,
     /// The provider's id, if already known.
     pub provider_id: Option<String>,
     /// Isolation unit at the provider.
@@ -26,7 +28,7 @@ pub struct NewResource {
     /// Region.
     pub region: Option<String>,
     /// Initial state.
-    pub state: String,
+    pub state: ResourceState,
     /// Validated spec.
     pub spec: serde_json::Value,
     /// Price paid, USD.
@@ -35,17 +37,48 @@ pub struct NewResource {
     pub paid_until: Option<DateTime<Utc>>,
 }
 
+/// Fields to change on a resource; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct ResourceUpdate {
+    /// New state.
+    pub state: Option<ResourceState>,
+    /// The provider's id, once known.
+    pub provider_id: Option<String>,
+    /// New end of paid time.
+    pub paid_until: Option<DateTime<Utc>>,
+}
+
+impl ResourceUpdate {
+    /// Changes the state.
+    pub fn state(state: ResourceState) -> Self {
+        ResourceUpdate { state: Some(state), ..ResourceUpdate::default() }
+    }
+
+    /// Also sets the provider's id.
+    pub fn provider_id(mut self, id: impl Into<String>) -> Self {
+        self.provider_id = Some(id.into());
+        self
+    }
+
+    /// Also sets the end of paid time.
+    pub fn paid_until(mut self, at: DateTime<Utc>) -> Self {
+        self.paid_until = Some(at);
+        self
+    }
+}
+
 /// A stored resource.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResourceRecord {
     /// Gateway id.
     pub id: String,
     /// Kind.
-    pub kind: String,
+    pub kind: ResourceKind,
     /// Owner.
     pub owner: WalletAddress,
     /// Provider.
-    pub provider: String,
+    pub provider: ProviderId,
     /// Provider's id.
     pub provider_id: Option<String>,
     /// Isolation unit.
@@ -55,7 +88,7 @@ pub struct ResourceRecord {
     /// Region.
     pub region: Option<String>,
     /// State.
-    pub state: String,
+    pub state: ResourceState,
     /// Validated spec.
     pub spec: serde_json::Value,
     /// Price paid, USD.
@@ -76,14 +109,14 @@ impl TryFrom<resource::Model> for ResourceRecord {
         Ok(ResourceRecord {
             owner: m.owner.parse()?,
             price: m.price_usd.parse()?,
+            kind: m.kind.parse()?,
+            provider: provider_from_str(&m.provider)?,
+            state: m.state.parse()?,
             id: m.id,
-            kind: m.kind,
-            provider: m.provider,
             provider_id: m.provider_id,
             tenant: m.tenant,
             name: m.name,
             region: m.region,
-            state: m.state,
             spec: m.spec,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -102,14 +135,14 @@ impl Store {
         let t = now();
         let model = resource::ActiveModel {
             id: Set(new_id()),
-            kind: Set(new.kind),
+            kind: Set(new.kind.as_str().to_owned()),
             owner: Set(new.owner.to_string()),
-            provider: Set(new.provider),
+            provider: Set(new.provider.as_str().to_owned()),
             provider_id: Set(new.provider_id),
             tenant: Set(new.tenant),
             name: Set(new.name),
             region: Set(new.region),
-            state: Set(new.state),
+            state: Set(new.state.as_str().to_owned()),
             spec: Set(new.spec),
             price_usd: Set(new.price.to_string()),
             created_at: Set(t),
@@ -141,12 +174,12 @@ impl Store {
     /// `NotFound`.
     pub async fn resource_by_provider_id(
         &self,
-        provider: &str,
+        provider: ProviderId,
         provider_id: &str,
         owner: &WalletAddress,
     ) -> Result<ResourceRecord> {
         Resources::find()
-            .filter(resource::Column::Provider.eq(provider))
+            .filter(resource::Column::Provider.eq(provider.as_str()))
             .filter(resource::Column::ProviderId.eq(provider_id))
             .filter(resource::Column::Owner.eq(owner.as_str()))
             .one(&self.db)
@@ -162,7 +195,7 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn provider_id_exists(&self, provider: &str, provider_id: &str) -> Result<bool> {
+    pub async fn provider_id_exists(&self, provider: ProviderId, provider_id: &str) -> Result<bool> {
         Ok(self.live_by_provider_id(provider, provider_id).await?.is_some())
     }
 
@@ -172,16 +205,20 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn spec_by_provider_id(&self, provider: &str, provider_id: &str) -> Result<Option<serde_json::Value>> {
+    pub async fn spec_by_provider_id(
+        &self,
+        provider: ProviderId,
+        provider_id: &str,
+    ) -> Result<Option<serde_json::Value>> {
         Ok(self.live_by_provider_id(provider, provider_id).await?.map(|m| m.spec))
     }
 
     /// The live resource row with this provider id, whoever owns it (internal).
-    async fn live_by_provider_id(&self, provider: &str, provider_id: &str) -> Result<Option<resource::Model>> {
+    async fn live_by_provider_id(&self, provider: ProviderId, provider_id: &str) -> Result<Option<resource::Model>> {
         Resources::find()
-            .filter(resource::Column::Provider.eq(provider))
+            .filter(resource::Column::Provider.eq(provider.as_str()))
             .filter(resource::Column::ProviderId.eq(provider_id))
-            .filter(resource::Column::State.ne("destroyed"))
+            .filter(resource::Column::State.ne(ResourceState::Destroyed.as_str()))
             .one(&self.db)
             .await
             .map_err(db_err)
@@ -191,11 +228,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn list_resources(&self, owner: &WalletAddress, kind: &str) -> Result<Vec<ResourceRecord>> {
+    pub async fn list_resources(&self, owner: &WalletAddress, kind: ResourceKind) -> Result<Vec<ResourceRecord>> {
         Resources::find()
             .filter(resource::Column::Owner.eq(owner.as_str()))
-            .filter(resource::Column::Kind.eq(kind))
-            .filter(resource::Column::State.ne("destroyed"))
+            .filter(resource::Column::Kind.eq(kind.as_str()))
+            .filter(resource::Column::State.ne(ResourceState::Destroyed.as_str()))
             .order_by_asc(resource::Column::CreatedAt)
             .all(&self.db)
             .await
@@ -205,33 +242,27 @@ impl Store {
             .collect()
     }
 
-    /// Updates state, provider id and paid-until of a resource (`None` leaves a field as is).
+    /// Applies `update` to the resource `id`; destroying it also stamps `expires_at`.
     ///
     /// # Errors
     /// `NotFound` when the id is unknown.
-    pub async fn update_resource(
-        &self,
-        id: &str,
-        state: Option<&str>,
-        provider_id: Option<&str>,
-        paid_until: Option<DateTime<Utc>>,
-    ) -> Result<ResourceRecord> {
+    pub async fn update_resource(&self, id: &str, update: ResourceUpdate) -> Result<ResourceRecord> {
         let found = Resources::find_by_id(id.to_owned())
             .one(&self.db)
             .await
             .map_err(db_err)?
             .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such resource").with_component("store"))?;
         let mut am: resource::ActiveModel = found.into();
-        if let Some(s) = state {
-            am.state = Set(s.to_owned());
-            if s == "destroyed" {
+        if let Some(s) = update.state {
+            am.state = Set(s.as_str().to_owned());
+            if s == ResourceState::Destroyed {
                 am.expires_at = Set(Some(now()));
             }
         }
-        if let Some(p) = provider_id {
-            am.provider_id = Set(Some(p.to_owned()));
+        if let Some(p) = update.provider_id {
+            am.provider_id = Set(Some(p));
         }
-        if let Some(p) = paid_until {
+        if let Some(p) = update.paid_until {
             am.paid_until = Set(Some(p));
         }
         am.updated_at = Set(now());
@@ -243,10 +274,15 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn resources_due(&self, at: DateTime<Utc>, states: &[&str], limit: u64) -> Result<Vec<ResourceRecord>> {
+    pub async fn resources_due(
+        &self,
+        at: DateTime<Utc>,
+        states: &[ResourceState],
+        limit: u64,
+    ) -> Result<Vec<ResourceRecord>> {
         Resources::find()
             .filter(resource::Column::PaidUntil.lte(at))
-            .filter(resource::Column::State.is_in(states.iter().copied()))
+            .filter(resource::Column::State.is_in(states.iter().map(ResourceState::as_str)))
             .order_by_asc(resource::Column::PaidUntil)
             .limit(limit)
             .all(&self.db)
@@ -256,4 +292,12 @@ impl Store {
             .map(TryInto::try_into)
             .collect()
     }
+}
+
+/// A stored provider name as the typed id.
+fn provider_from_str(s: &str) -> Result<ProviderId> {
+    ProviderId::ALL
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| Error::new(ErrorKind::Internal, format!("unknown provider {s:?}")).with_component("store"))
 }

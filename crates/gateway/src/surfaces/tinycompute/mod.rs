@@ -1,157 +1,165 @@
 //! TinyCompute surface (`/api/*`), from `tinycompute-llms.txt`: Fly machines, volumes and
 //! apps; DigitalOcean droplets; Vercel projects, deployments, domains and DNS; Upstash KV.
+//! Each route names the provider the contract names and the capability it needs; prices are
+//! items of the `tinycompute` price book (`pricing/tinycompute.toml`).
 
-mod common;
-#[cfg(feature = "fly")]
+mod apps;
 mod machines;
-#[cfg(feature = "fly")]
+mod shapes;
 mod volumes;
 
 use axum::http::Method;
-use axum::routing::MethodRouter;
+use compute_core::provider::Capability::{
+    Dns, Domains, Events, Exec, Hosting, Ips, KeyValue, Machines, Suspend, Tenancy, Volumes,
+};
 use compute_core::provider::ProviderId::{Digitalocean, Fly, Upstash, Vercel};
 
-use crate::routes::{Price, Route, RouteSpec, Surface, usd};
-use crate::state::AppState;
+use crate::handler;
+use crate::routes::PriceRule::{Fixed, Free, Metered, Quoted, Renewal};
+use crate::routes::{RouteSpec, Routes, Surface};
 
 const MACHINE_CREATE: &str = r#"{"name":"my-server","region":"sjc","ttl_minutes":60,"config":{"image":"ubuntu:latest","init":{"cmd":["sleep","infinity"]},"guest":{"cpu_kind":"shared","cpus":1,"memory_mb":512}}}"#;
 
-fn spec(method: Method, path: &'static str, summary: &'static str, price: Price) -> RouteSpec {
-    RouteSpec::new(Surface::TinyCompute, method, path, summary, price).wallet()
-}
-
-/// Every TinyCompute route with its published price.
-pub fn routes() -> Vec<Route> {
+/// Every TinyCompute route.
+pub fn routes() -> Vec<RouteSpec> {
     use Method as M;
-    let machine_price =
-        Price::Dynamic { formula: "size-scaled setup fee + per-minute rate × ttl_minutes (docs/API.md)" };
-    let session = Price::Dynamic { formula: "per-minute rate of the machine size × ttl_minutes" };
-    let droplet = Price::Dynamic { formula: "size setup fee + per-minute rate × ttl_minutes" };
-    let market = Price::Dynamic { formula: "registrar price + margin" };
-    [
-        spec(M::POST, "/api/machines", "Create a Fly machine", machine_price).provider(Fly).example(MACHINE_CREATE),
-        spec(M::GET, "/api/machines", "List my machines", usd("0.001")).provider(Fly),
-        spec(M::GET, "/api/machines/{id}", "Get a machine", usd("0.001")).provider(Fly),
-        spec(M::POST, "/api/machines/{id}/start", "Start a machine (buys a new paid period)", session.clone())
-            .provider(Fly),
-        spec(M::POST, "/api/machines/{id}/stop", "Stop a machine", usd("0.001")).provider(Fly),
-        spec(M::POST, "/api/machines/{id}/restart", "Restart a machine (buys a new paid period)", session.clone())
-            .provider(Fly),
-        spec(M::DELETE, "/api/machines/{id}", "Destroy a machine", usd("0.001")).provider(Fly),
-        spec(M::POST, "/api/machines/{id}/exec", "Run a command", usd("0.01"))
-            .provider(Fly)
-            .example(r#"{"command":["ls","-la","/"],"timeout":30}"#),
-        spec(M::POST, "/api/machines/{id}/wait", "Wait for a state (?state=started&timeout=60)", usd("0.001"))
-            .provider(Fly),
-        spec(M::GET, "/api/machines/{id}/events", "Machine events", usd("0.001")).provider(Fly),
-        spec(M::POST, "/api/machines/{id}/suspend", "Suspend a machine", usd("0.001")).provider(Fly),
-        spec(M::GET, "/api/machines/{id}/ps", "List processes", usd("0.001")).provider(Fly),
-        spec(M::GET, "/api/machines/{id}/billing", "Billing of a machine", usd("0.001")).provider(Fly),
-        spec(M::POST, "/api/volumes", "Create a volume", usd("0.05"))
-            .provider(Fly)
-            .example(r#"{"name":"my_data","region":"sjc","size_gb":1}"#),
-        spec(M::GET, "/api/volumes", "List volumes", usd("0.001")).provider(Fly),
-        spec(M::GET, "/api/volumes/{id}", "Get a volume", usd("0.001")).provider(Fly),
-        spec(M::DELETE, "/api/volumes/{id}", "Delete a volume", usd("0.001")).provider(Fly),
-        spec(M::PUT, "/api/volumes/{id}/extend", "Extend a volume", usd("0.05"))
-            .provider(Fly)
-            .example(r#"{"size_gb":5}"#),
-        spec(M::POST, "/api/apps", "Create an app", usd("0.001")).provider(Fly),
-        spec(M::DELETE, "/api/apps/{name}", "Delete an app", usd("0.001")).provider(Fly),
-        spec(M::GET, "/api/apps/{name}/ips", "List an app's IPs", Price::Free).provider(Fly),
-        spec(M::POST, "/api/apps/{name}/ips", "Allocate an IP", usd("0.01")).provider(Fly),
-        spec(M::POST, "/api/do/droplets", "Create a droplet", droplet)
-            .provider(Digitalocean)
+    let r = Routes::new(Surface::TinyCompute, "tinycompute");
+    let route = |m, path, summary, price| r.route(m, path, summary, price).wallet();
+    let market = Quoted("registrar price + margin");
+    vec![
+        route(M::POST, "/api/machines", "Create a Fly machine", Metered("fly.machine"))
+            .needs(Fly, Machines)
+            .example(MACHINE_CREATE)
+            .handler(handler!(machines::create)),
+        route(M::GET, "/api/machines", "List my machines", Fixed("call"))
+            .needs(Fly, Machines)
+            .handler(handler!(machines::list)),
+        route(M::GET, "/api/machines/{id}", "Get a machine", Fixed("call"))
+            .needs(Fly, Machines)
+            .handler(handler!(machines::get)),
+        route(M::POST, "/api/machines/{id}/start", "Start a machine (buys a new paid period)", Renewal("fly.machine"))
+            .needs(Fly, Machines)
+            .handler(handler!(machines::start)),
+        route(M::POST, "/api/machines/{id}/stop", "Stop a machine", Fixed("call"))
+            .needs(Fly, Machines)
+            .handler(handler!(machines::stop)),
+        route(
+            M::POST,
+            "/api/machines/{id}/restart",
+            "Restart a machine (buys a new paid period)",
+            Renewal("fly.machine"),
+        )
+        .needs(Fly, Machines)
+        .handler(handler!(machines::restart)),
+        route(M::DELETE, "/api/machines/{id}", "Destroy a machine", Fixed("call"))
+            .needs(Fly, Machines)
+            .handler(handler!(machines::destroy)),
+        route(M::POST, "/api/machines/{id}/exec", "Run a command", Fixed("machine.exec"))
+            .needs(Fly, Exec)
+            .example(r#"{"command":["ls","-la","/"],"timeout":30}"#)
+            .handler(handler!(machines::exec)),
+        route(M::POST, "/api/machines/{id}/wait", "Wait for a state (?state=started&timeout=60)", Fixed("call"))
+            .needs(Fly, Machines)
+            .handler(handler!(machines::wait)),
+        route(M::GET, "/api/machines/{id}/events", "Machine events", Fixed("call"))
+            .needs(Fly, Events)
+            .handler(handler!(machines::events)),
+        route(M::POST, "/api/machines/{id}/suspend", "Suspend a machine", Fixed("call"))
+            .needs(Fly, Suspend)
+            .handler(handler!(machines::suspend)),
+        route(M::GET, "/api/machines/{id}/ps", "List processes", Fixed("call"))
+            .needs(Fly, Exec)
+            .handler(handler!(machines::ps)),
+        route(M::GET, "/api/machines/{id}/billing", "Billing of a machine", Fixed("call"))
+            .needs(Fly, Machines)
+            .handler(handler!(machines::billing)),
+        route(M::POST, "/api/volumes", "Create a volume", Fixed("volume.create"))
+            .needs(Fly, Volumes)
+            .example(r#"{"name":"my_data","region":"sjc","size_gb":1}"#)
+            .handler(handler!(volumes::create)),
+        route(M::GET, "/api/volumes", "List volumes", Fixed("call"))
+            .needs(Fly, Volumes)
+            .handler(handler!(volumes::list)),
+        route(M::GET, "/api/volumes/{id}", "Get a volume", Fixed("call"))
+            .needs(Fly, Volumes)
+            .handler(handler!(volumes::get)),
+        route(M::DELETE, "/api/volumes/{id}", "Delete a volume", Fixed("call"))
+            .needs(Fly, Volumes)
+            .handler(handler!(volumes::delete)),
+        route(M::PUT, "/api/volumes/{id}/extend", "Extend a volume", Fixed("volume.extend"))
+            .needs(Fly, Volumes)
+            .example(r#"{"size_gb":5}"#)
+            .handler(handler!(volumes::extend)),
+        route(M::POST, "/api/apps", "Create an app", Fixed("call")).needs(Fly, Tenancy).handler(handler!(apps::create)),
+        route(M::DELETE, "/api/apps/{name}", "Delete an app", Fixed("call"))
+            .needs(Fly, Tenancy)
+            .handler(handler!(apps::delete)),
+        route(M::GET, "/api/apps/{name}/ips", "List an app's IPs", Free)
+            .needs(Fly, Ips)
+            .handler(handler!(apps::list_ips)),
+        route(M::POST, "/api/apps/{name}/ips", "Allocate an IP", Fixed("ip.allocate"))
+            .needs(Fly, Ips)
+            .handler(handler!(apps::allocate_ip)),
+        route(M::POST, "/api/do/droplets", "Create a droplet", Metered("do.droplet"))
+            .needs(Digitalocean, Machines)
             .example(r#"{"name":"my-droplet","region":"nyc1","size":"s-1vcpu-1gb","image":"ubuntu-24-04-x64"}"#),
-        spec(M::GET, "/api/do/droplets", "List droplets", usd("0.001")).provider(Digitalocean),
-        spec(M::GET, "/api/do/droplets/{id}", "Get a droplet", usd("0.001")).provider(Digitalocean),
-        spec(M::POST, "/api/do/droplets/{id}/start", "Power on (buys a new paid period)", session)
-            .provider(Digitalocean),
-        spec(M::POST, "/api/do/droplets/{id}/stop", "Power off", usd("0.001")).provider(Digitalocean),
-        spec(M::DELETE, "/api/do/droplets/{id}", "Destroy a droplet", usd("0.001")).provider(Digitalocean),
-        spec(M::POST, "/api/vercel/projects", "Create a project", usd("0.10")).provider(Vercel),
-        spec(M::GET, "/api/vercel/projects", "List projects", usd("0.001")).provider(Vercel),
-        spec(M::GET, "/api/vercel/projects/{id}", "Get a project", usd("0.001")).provider(Vercel),
-        spec(M::DELETE, "/api/vercel/projects/{id}", "Delete a project", usd("0.001")).provider(Vercel),
-        spec(M::POST, "/api/vercel/projects/{id}/env", "Add an env var", usd("0.01"))
-            .provider(Vercel)
+        route(M::GET, "/api/do/droplets", "List droplets", Fixed("call")).needs(Digitalocean, Machines),
+        route(M::GET, "/api/do/droplets/{id}", "Get a droplet", Fixed("call")).needs(Digitalocean, Machines),
+        route(M::POST, "/api/do/droplets/{id}/start", "Power on (buys a new paid period)", Renewal("do.droplet"))
+            .needs(Digitalocean, Machines),
+        route(M::POST, "/api/do/droplets/{id}/stop", "Power off", Fixed("call")).needs(Digitalocean, Machines),
+        route(M::DELETE, "/api/do/droplets/{id}", "Destroy a droplet", Fixed("call")).needs(Digitalocean, Machines),
+        route(M::POST, "/api/vercel/projects", "Create a project", Fixed("vercel.project.create"))
+            .needs(Vercel, Hosting),
+        route(M::GET, "/api/vercel/projects", "List projects", Fixed("call")).needs(Vercel, Hosting),
+        route(M::GET, "/api/vercel/projects/{id}", "Get a project", Fixed("call")).needs(Vercel, Hosting),
+        route(M::DELETE, "/api/vercel/projects/{id}", "Delete a project", Fixed("call")).needs(Vercel, Hosting),
+        route(M::POST, "/api/vercel/projects/{id}/env", "Add an env var", Fixed("vercel.env.add"))
+            .needs(Vercel, Hosting)
             .example(r#"{"key":"NODE_ENV","value":"production","target":["production","preview"]}"#),
-        spec(M::POST, "/api/vercel/projects/{id}/domains", "Add a domain to a project", usd("0.01"))
-            .provider(Vercel)
-            .example(r#"{"domain":"example.com"}"#),
-        spec(M::POST, "/api/vercel/deployments", "Create a deployment", usd("0.10"))
-            .provider(Vercel)
+        route(
+            M::POST,
+            "/api/vercel/projects/{id}/domains",
+            "Add a domain to a project",
+            Fixed("vercel.project_domain.add"),
+        )
+        .needs(Vercel, Hosting)
+        .example(r#"{"domain":"example.com"}"#),
+        route(M::POST, "/api/vercel/deployments", "Create a deployment", Fixed("vercel.deployment.create"))
+            .needs(Vercel, Hosting)
             .example(r#"{"name":"my-app","project":"prj_xxx","target":"production"}"#),
-        spec(M::GET, "/api/vercel/deployments", "List deployments", usd("0.001")).provider(Vercel),
-        spec(M::POST, "/api/vercel/domains/check", "Check domain availability", usd("0.001")).provider(Vercel),
-        spec(M::POST, "/api/vercel/domains/buy", "Buy a domain", market.clone()).provider(Vercel),
-        spec(M::GET, "/api/vercel/domains", "List domains", usd("0.001")).provider(Vercel),
-        spec(M::GET, "/api/vercel/domains/{name}", "Get a domain", usd("0.001")).provider(Vercel),
-        spec(M::DELETE, "/api/vercel/domains/{name}", "Get the transfer auth code", usd("0.001")).provider(Vercel),
-        spec(M::GET, "/api/vercel/domains/{name}/price", "Get a domain's price", usd("0.001")).provider(Vercel),
-        spec(M::POST, "/api/vercel/domains/{name}/renew", "Renew a domain", market).provider(Vercel),
-        spec(M::GET, "/api/vercel/domains/{name}/dns", "List DNS records", usd("0.001")).provider(Vercel),
-        spec(M::POST, "/api/vercel/domains/{name}/dns", "Add a DNS record", usd("0.01"))
-            .provider(Vercel)
+        route(M::GET, "/api/vercel/deployments", "List deployments", Fixed("call")).needs(Vercel, Hosting),
+        route(M::POST, "/api/vercel/domains/check", "Check domain availability", Fixed("vercel.domain.check"))
+            .needs(Vercel, Domains),
+        route(M::POST, "/api/vercel/domains/buy", "Buy a domain", market).needs(Vercel, Domains),
+        route(M::GET, "/api/vercel/domains", "List domains", Fixed("call")).needs(Vercel, Domains),
+        route(M::GET, "/api/vercel/domains/{name}", "Get a domain", Fixed("call")).needs(Vercel, Domains),
+        route(M::DELETE, "/api/vercel/domains/{name}", "Get the transfer auth code", Fixed("call"))
+            .needs(Vercel, Domains),
+        route(M::GET, "/api/vercel/domains/{name}/price", "Get a domain's price", Fixed("call")).needs(Vercel, Domains),
+        route(M::POST, "/api/vercel/domains/{name}/renew", "Renew a domain", market).needs(Vercel, Domains),
+        route(M::GET, "/api/vercel/domains/{name}/dns", "List DNS records", Fixed("call")).needs(Vercel, Dns),
+        route(M::POST, "/api/vercel/domains/{name}/dns", "Add a DNS record", Fixed("vercel.dns.add"))
+            .needs(Vercel, Dns)
             .example(r#"{"type":"A","name":"@","value":"1.2.3.4"}"#),
-        spec(M::DELETE, "/api/vercel/domains/{name}/dns/{id}", "Delete a DNS record", usd("0.001")).provider(Vercel),
-        spec(M::POST, "/api/kv/databases", "Create a KV database", usd("0.05"))
-            .provider(Upstash)
+        route(M::DELETE, "/api/vercel/domains/{name}/dns/{id}", "Delete a DNS record", Fixed("call"))
+            .needs(Vercel, Dns),
+        route(M::POST, "/api/kv/databases", "Create a KV database", Fixed("kv.database.create"))
+            .needs(Upstash, KeyValue)
             .example(r#"{"name":"my-cache","region":"us-east-1"}"#),
-        spec(M::GET, "/api/kv/databases", "List KV databases", usd("0.001")).provider(Upstash),
-        spec(M::DELETE, "/api/kv/databases/{id}", "Delete a KV database", usd("0.001")).provider(Upstash),
-        spec(M::POST, "/api/kv/{db}/set", "Set a key", usd("0.001"))
-            .provider(Upstash)
+        route(M::GET, "/api/kv/databases", "List KV databases", Fixed("call")).needs(Upstash, KeyValue),
+        route(M::DELETE, "/api/kv/databases/{id}", "Delete a KV database", Fixed("call")).needs(Upstash, KeyValue),
+        route(M::POST, "/api/kv/{db}/set", "Set a key", Fixed("kv.command"))
+            .needs(Upstash, KeyValue)
             .example(r#"{"key":"mykey","value":"myval","ex":3600}"#),
-        spec(M::POST, "/api/kv/{db}/get", "Get a key", usd("0.001")).provider(Upstash).example(r#"{"key":"mykey"}"#),
-        spec(M::POST, "/api/kv/{db}/del", "Delete a key", usd("0.001")).provider(Upstash).example(r#"{"key":"mykey"}"#),
-        spec(M::POST, "/api/kv/{db}/keys", "List keys", usd("0.001"))
-            .provider(Upstash)
+        route(M::POST, "/api/kv/{db}/get", "Get a key", Fixed("kv.command"))
+            .needs(Upstash, KeyValue)
+            .example(r#"{"key":"mykey"}"#),
+        route(M::POST, "/api/kv/{db}/del", "Delete a key", Fixed("kv.command"))
+            .needs(Upstash, KeyValue)
+            .example(r#"{"key":"mykey"}"#),
+        route(M::POST, "/api/kv/{db}/keys", "List keys", Fixed("kv.command"))
+            .needs(Upstash, KeyValue)
             .example(r#"{"pattern":"user:*"}"#),
     ]
-    .into_iter()
-    .map(|s| {
-        let h = handler(&s.method, s.path);
-        Route::new(s, h)
-    })
-    .collect()
-}
-
-/// The handler this build has for a route.
-fn handler(method: &Method, path: &str) -> Option<MethodRouter<AppState>> {
-    #[cfg(feature = "fly")]
-    {
-        use axum::routing::{delete, get, post};
-        let h = match (method.as_str(), path) {
-            ("POST", "/api/machines") => post(machines::create),
-            ("GET", "/api/machines") => get(machines::list),
-            ("GET", "/api/machines/{id}") => get(machines::get),
-            ("POST", "/api/machines/{id}/start") => post(machines::start),
-            ("POST", "/api/machines/{id}/stop") => post(machines::stop),
-            ("POST", "/api/machines/{id}/restart") => post(machines::restart),
-            ("DELETE", "/api/machines/{id}") => delete(machines::destroy),
-            ("POST", "/api/machines/{id}/exec") => post(machines::exec),
-            ("POST", "/api/machines/{id}/wait") => post(machines::wait),
-            ("GET", "/api/machines/{id}/events") => get(machines::events),
-            ("POST", "/api/machines/{id}/suspend") => post(machines::suspend),
-            ("GET", "/api/machines/{id}/ps") => get(machines::ps),
-            ("GET", "/api/machines/{id}/billing") => get(machines::billing),
-            ("POST", "/api/volumes") => post(volumes::create),
-            ("GET", "/api/volumes") => get(volumes::list),
-            ("GET", "/api/volumes/{id}") => get(volumes::get),
-            ("DELETE", "/api/volumes/{id}") => delete(volumes::delete),
-            ("PUT", "/api/volumes/{id}/extend") => axum::routing::put(volumes::extend),
-            ("POST", "/api/apps") => post(volumes::create_app),
-            ("DELETE", "/api/apps/{name}") => delete(volumes::delete_app),
-            ("GET", "/api/apps/{name}/ips") => get(volumes::list_ips),
-            ("POST", "/api/apps/{name}/ips") => post(volumes::allocate_ip),
-            _ => return None,
-        };
-        Some(h)
-    }
-    #[cfg(not(feature = "fly"))]
-    {
-        let _ = (method, path);
-        None
-    }
 }

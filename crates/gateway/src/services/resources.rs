@@ -1,0 +1,117 @@
+//! Ownership of resource rows, shared by every capability service: a caller's resource is
+//! looked up through its owner (another wallet's looks exactly like an absent one), and the
+//! paid "operate on my resource" flow every by-id route uses.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use compute_core::billing::Quote;
+use compute_core::provider::{ProviderId, Tenant};
+use compute_core::{Error, ErrorKind, WalletAddress};
+use compute_store::{ResourceKind, ResourceRecord, ResourceUpdate};
+
+use crate::payments::flow::ActResult;
+use crate::problem::Problem;
+use crate::routes::Call;
+use crate::state::AppState;
+
+/// A resource the caller owns, with the tenant it lives in.
+#[derive(Clone, Debug)]
+pub struct Owned {
+    /// The row.
+    pub record: ResourceRecord,
+    /// Its tenant at the provider.
+    pub tenant: Tenant,
+}
+
+impl Owned {
+    /// The provider's id of the resource.
+    pub fn provider_id(&self) -> &str {
+        self.record.provider_id.as_deref().unwrap_or_default()
+    }
+}
+
+/// 404 for an id the caller has no live resource under.
+pub fn not_found(id: &str) -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+        .with_detail(format!("no resource {id} for this wallet"))
+}
+
+/// A provider error as a problem (internal ones are logged).
+pub fn provider_problem(e: Error) -> Problem {
+    if e.kind() == ErrorKind::Internal {
+        tracing::error!(error = %e, "provider call failed");
+    }
+    Problem::from(e)
+}
+
+/// A capability the route needs, or 503 when the provider does not register it.
+///
+/// # Errors
+/// 503 (the router already answers 503 for routes whose declared capability is absent).
+pub fn capability<T: ?Sized>(c: Option<&Arc<T>>) -> Result<Arc<T>, Problem> {
+    c.cloned().ok_or_else(|| Problem::from_status(StatusCode::SERVICE_UNAVAILABLE))
+}
+
+/// 404 before payment when no live resource of `provider` has the provider id `id` at all
+/// (nothing is charged for a typo); ownership is checked after payment, when the payer is known.
+///
+/// # Errors
+/// 404, or a database problem.
+pub async fn must_exist(state: &AppState, provider: ProviderId, id: &str) -> Result<(), Problem> {
+    if state.store().provider_id_exists(provider, id).await? { Ok(()) } else { Err(not_found(id)) }
+}
+
+/// The live resource `id` (the provider's id) of `kind` at `provider` that `owner` owns.
+///
+/// # Errors
+/// 404 for an absent, destroyed, foreign or other-kind resource.
+pub async fn owned(
+    state: &AppState,
+    provider: ProviderId,
+    kind: ResourceKind,
+    owner: &WalletAddress,
+    id: &str,
+) -> Result<Owned, Problem> {
+    let record = state.store().resource_by_provider_id(provider, id, owner).await.map_err(|_| not_found(id))?;
+    if record.kind != kind || !record.state.is_live() {
+        return Err(not_found(id));
+    }
+    let tenant = Tenant::new(record.tenant.clone().unwrap_or_default())?;
+    Ok(Owned { record, tenant })
+}
+
+/// Applies `update` to a row.
+///
+/// # Errors
+/// A database problem.
+pub async fn update(state: &AppState, id: &str, update: ResourceUpdate) -> Result<ResourceRecord, Problem> {
+    Ok(state.store().update_resource(id, update).await?)
+}
+
+/// The paid flow of a by-id route: 404 before payment for an unknown id, `quote` through the
+/// 402, then `op` on the payer's own resource (another wallet's is a 404 after payment, and
+/// its payment is credited back like any failed action).
+pub async fn pay_for_owned<F, Fut>(
+    call: &Call,
+    provider: ProviderId,
+    kind: ResourceKind,
+    id: String,
+    quote: Quote,
+    op: F,
+) -> Result<Response, Problem>
+where
+    F: FnOnce(Owned) -> Fut + Send + 'static,
+    Fut: Future<Output = ActResult> + Send + 'static,
+{
+    must_exist(&call.state, provider, &id).await?;
+    let state = call.state.clone();
+    Ok(call
+        .pay(quote, move |payer| async move {
+            let resource = owned(&state, provider, kind, &payer.wallet, &id).await?;
+            op(resource).await
+        })
+        .await)
+}

@@ -1,0 +1,303 @@
+//! [`EvmRail`]: construction, offers, routing of credentials and receipt headers; the
+//! [`Payment`] impl delegates verification to `verify.rs` and settlement to `settle.rs`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::RootProvider;
+use alloy::rpc::client::RpcClient;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::Eip712Domain;
+use alloy::transports::http::reqwest;
+use async_trait::async_trait;
+use compute_core::money::MAX_DECIMALS;
+use compute_core::payment::{Charge, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
+use compute_core::{Error, ErrorKind, Result};
+use compute_pay_x402::{MIME_JSON, SCHEME_EXACT, SettleResponse, encode_header, network, v1, v2};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+use crate::auth::SignedAuthorization;
+use crate::{COMPONENT, EvmConfig, VALID_BEFORE_MARGIN_SECONDS};
+
+/// The x402 `exact` rail on one EVM chain and EIP-3009 token.
+///
+/// # Verification
+/// [`Payment::verify`] runs, in this order, and fails with the x402 reason in brackets:
+/// 1. v2: `accepted` must equal the offer [`Payment::offers`] makes for the charge, field by
+///    field: scheme \[`invalid_scheme`\], then amount, asset, payTo, maxTimeoutSeconds and
+///    `extra.name` / `extra.version` \[`invalid_payment_requirements`\]. v1: the scheme must be
+///    `exact` \[`invalid_scheme`\]; the authorization is checked against the recomputed
+///    requirement below.
+/// 2. the network (CAIP-2 id in v2, v1 name in v1) must be this rail's \[`invalid_network`\].
+/// 3. `to == payTo` \[`invalid_exact_evm_payload_recipient_mismatch`\].
+/// 4. `value` must equal the amount **exactly**: under- *and* over-payment are rejected (x402
+///    v1 allowed "meets or exceeds"; a client always signs the requested amount, and an
+///    overpayment could not be refunded) \[`…_authorization_value_mismatch`, v1
+///    `…_authorization_value`\].
+/// 5. `validAfter <= now` \[`…_valid_after`\] and `validBefore >= now + 6 s`
+///    \[`…_valid_before`\].
+/// 6. the EIP-712 `TransferWithAuthorization` signature over the domain `{name, version,
+///    chainId, verifyingContract: asset}`: ecrecover (low-s) for an EOA; EIP-1271
+///    `isValidSignature` when `from` has code \[`invalid_exact_evm_payload_signature`;
+///    ERC-6492 wrapped signatures of undeployed wallets are refused with
+///    `invalid_exact_evm_payload_undeployed_smart_wallet`\].
+/// 7. `balanceOf(from) >= value` \[`insufficient_funds`\].
+/// 8. `authorizationState(from, nonce) == false`, else [`ErrorKind::PermissionDenied`]
+///    \[`invalid_exact_evm_nonce_already_used`\].
+/// 9. an `eth_call` simulation of `transferWithAuthorization` from the settlement key
+///    \[`invalid_exact_evm_transaction_simulation_failed`\].
+///
+/// Invalid proofs are [`ErrorKind::PaymentRequired`], undecodable ones
+/// [`ErrorKind::InvalidInput`], an unreachable RPC a temporary [`ErrorKind::Unavailable`]
+/// (reason `unexpected_verify_error`).
+///
+/// [`Verified::payer`] is the signer `from`; [`Verified::fingerprint`] is the hex SHA-256 of
+/// `(chain id, token, from, nonce)`, the semantic replay key (one authorization re-encoded has
+/// the same fingerprint).
+pub struct EvmRail {
+    pub(crate) info: RailInfo,
+    pub(crate) v1_network: Option<&'static str>,
+    pub(crate) chain_id: u64,
+    pub(crate) asset: Address,
+    pub(crate) pay_to: Address,
+    pub(crate) token_name: String,
+    pub(crate) token_version: String,
+    pub(crate) domain: Eip712Domain,
+    pub(crate) max_timeout_seconds: u64,
+    pub(crate) receipt_timeout: Duration,
+    pub(crate) poll_interval: Duration,
+    pub(crate) provider: RootProvider,
+    pub(crate) wallet: EthereumWallet,
+    pub(crate) settler: Address,
+    /// Replay keys of the authorizations being settled right now.
+    pub(crate) in_flight: Mutex<HashSet<B256>>,
+    /// Serialises nonce allocation and broadcast of the settlement key's transactions.
+    pub(crate) send_lock: tokio::sync::Mutex<()>,
+}
+
+impl fmt::Debug for EvmRail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvmRail")
+            .field("rail", &self.info)
+            .field("chain_id", &self.chain_id)
+            .field("pay_to", &self.pay_to)
+            .field("settler", &self.settler)
+            .finish_non_exhaustive()
+    }
+}
+
+fn config_error(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Config, msg).with_component(COMPONENT)
+}
+
+fn parse_config_address(s: &str, what: &str) -> Result<Address> {
+    s.trim().parse::<Address>().map_err(|_| config_error(format!("{what} is not an EVM address")))
+}
+
+impl EvmRail {
+    /// Builds the rail: checks the configuration and prepares an HTTP JSON-RPC client (rustls).
+    /// Nothing is sent to the network.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the network is not `eip155:<chain_id>`, an address or the key
+    /// does not parse, the RPC URL is not http(s), the decimals exceed 18, or a timeout is zero.
+    pub fn new(config: EvmConfig) -> Result<Self> {
+        let url = reqwest::Url::parse(config.rpc_url.expose_secret().trim())
+            .map_err(|_| config_error("rpc_url is not a valid URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(config_error("rpc_url must be http or https"));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(config.rpc_timeout)
+            .build()
+            .map_err(|e| config_error(format!("cannot build the RPC HTTP client: {e}")))?;
+        let provider = RootProvider::new(RpcClient::new_http_with_client(client, url));
+        EvmRail::with_provider(config, provider)
+    }
+
+    /// Builds the rail over an existing provider (tests use a mocked one).
+    pub(crate) fn with_provider(config: EvmConfig, provider: RootProvider) -> Result<Self> {
+        if network::evm_chain_id(&config.network) != Some(config.chain_id) {
+            return Err(config_error(format!(
+                "network {:?} is not eip155:{} (the chain id)",
+                config.network, config.chain_id
+            )));
+        }
+        let asset = parse_config_address(&config.token.address, "token address")?;
+        let pay_to = parse_config_address(&config.pay_to, "pay_to")?;
+        if pay_to.is_zero() {
+            return Err(config_error("pay_to is the zero address"));
+        }
+        let signer: PrivateKeySigner = config
+            .signer_key
+            .expose_secret()
+            .trim()
+            .parse()
+            .map_err(|_| config_error("signer_key is not a secp256k1 private key in hex"))?;
+        if config.token.decimals > MAX_DECIMALS {
+            return Err(config_error(format!("token decimals above {MAX_DECIMALS}")));
+        }
+        if config.max_timeout_seconds <= VALID_BEFORE_MARGIN_SECONDS {
+            return Err(config_error(format!("max_timeout_seconds must exceed {VALID_BEFORE_MARGIN_SECONDS}")));
+        }
+        if config.receipt_timeout.is_zero() || config.rpc_timeout.is_zero() || config.receipt_poll_interval.is_zero() {
+            return Err(config_error("timeouts and the poll interval must be positive"));
+        }
+        let domain = Eip712Domain::new(
+            Some(config.token.name.clone().into()),
+            Some(config.token.version.clone().into()),
+            Some(U256::from(config.chain_id)),
+            Some(asset),
+            None,
+        );
+        let settler = signer.address();
+        Ok(EvmRail {
+            info: RailInfo {
+                rail: config.rail,
+                network: config.network.clone(),
+                asset: asset.to_checksum(None),
+                decimals: config.token.decimals,
+            },
+            v1_network: network::v1_name(&config.network),
+            chain_id: config.chain_id,
+            asset,
+            pay_to,
+            token_name: config.token.name,
+            token_version: config.token.version,
+            domain,
+            max_timeout_seconds: config.max_timeout_seconds,
+            receipt_timeout: config.receipt_timeout,
+            poll_interval: config.receipt_poll_interval,
+            provider,
+            wallet: EthereumWallet::from(signer),
+            settler,
+            in_flight: Mutex::new(HashSet::new()),
+            send_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The address of the settlement key (it needs native gas on the chain).
+    pub fn settler_address(&self) -> String {
+        self.settler.to_checksum(None)
+    }
+
+    /// The charge in token base units, rounded up.
+    pub(crate) fn amount(&self, charge: &Charge) -> Result<u128> {
+        let units = charge.amount.to_base_units_ceil(self.info.decimals).map_err(|e| e.with_component(COMPONENT))?;
+        if units == 0 {
+            return Err(
+                Error::new(ErrorKind::InvalidInput, "a zero charge needs no x402 payment").with_component(COMPONENT)
+            );
+        }
+        Ok(units)
+    }
+
+    /// `extra` of the offers: the token's EIP-712 domain name and version.
+    fn extra(&self) -> Value {
+        json!({"name": self.token_name, "version": self.token_version})
+    }
+
+    /// The v2 `PaymentRequirements` for `charge`.
+    pub(crate) fn requirements_v2(&self, charge: &Charge) -> Result<v2::PaymentRequirements> {
+        Ok(v2::PaymentRequirements {
+            scheme: SCHEME_EXACT.to_owned(),
+            network: self.info.network.clone(),
+            amount: self.amount(charge)?.to_string(),
+            asset: self.asset.to_checksum(None),
+            pay_to: self.pay_to.to_checksum(None),
+            max_timeout_seconds: self.max_timeout_seconds,
+            extra: Some(self.extra()),
+        })
+    }
+
+    /// The v1 `PaymentRequirements` for `charge`, when the network has a v1 name.
+    pub(crate) fn requirements_v1(&self, charge: &Charge) -> Result<Option<v1::PaymentRequirements>> {
+        let Some(name) = self.v1_network else { return Ok(None) };
+        Ok(Some(v1::PaymentRequirements {
+            scheme: SCHEME_EXACT.to_owned(),
+            network: name.to_owned(),
+            max_amount_required: self.amount(charge)?.to_string(),
+            asset: self.asset.to_checksum(None),
+            pay_to: self.pay_to.to_checksum(None),
+            resource: charge.resource_url.clone(),
+            description: charge.description.clone(),
+            mime_type: MIME_JSON.to_owned(),
+            output_schema: None,
+            max_timeout_seconds: self.max_timeout_seconds,
+            extra: Some(self.extra()),
+        }))
+    }
+
+    /// The network name used on the wire for `version`.
+    pub(crate) fn wire_network(&self, version: u8) -> String {
+        match (version, self.v1_network) {
+            (1, Some(name)) => name.to_owned(),
+            _ => self.info.network.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl Payment for EvmRail {
+    fn rail(&self) -> &RailInfo {
+        &self.info
+    }
+
+    fn offers(&self, charge: &Charge) -> Result<Vec<Offer>> {
+        let v2 = to_json(&self.requirements_v2(charge)?);
+        let v1 = self.requirements_v1(charge)?.map(|r| to_json(&r));
+        Ok(vec![Offer::X402 { v2, v1 }])
+    }
+
+    fn accepts(&self, credential: &Credential) -> bool {
+        let Credential::X402 { version, payload } = credential else { return false };
+        let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        match version {
+            2 => {
+                let accepted = payload.get("accepted").unwrap_or(&Value::Null);
+                field(accepted, "scheme").as_deref() == Some(SCHEME_EXACT)
+                    && field(accepted, "network").as_deref() == Some(self.info.network.as_str())
+            }
+            1 => {
+                self.v1_network.is_some()
+                    && field(payload, "scheme").as_deref() == Some(SCHEME_EXACT)
+                    && field(payload, "network").as_deref() == self.v1_network
+            }
+            _ => false,
+        }
+    }
+
+    async fn verify(&self, credential: &Credential, charge: &Charge) -> Result<Verified> {
+        self.verify_credential(credential, charge).await.map_err(|e| e.with_component(COMPONENT))
+    }
+
+    async fn settle(&self, verified: &Verified) -> Result<SettleOutcome> {
+        self.settle_verified(verified).await.map_err(|e| e.with_component(COMPONENT))
+    }
+
+    async fn reconcile(&self, reference: &str) -> Result<SettleOutcome> {
+        self.reconcile_hash(reference).await.map_err(|e| e.with_component(COMPONENT))
+    }
+
+    fn receipt_headers(&self, verified: &Verified, reference: &str) -> Vec<(String, String)> {
+        let version = SignedAuthorization::from_settlement(&verified.settlement).map_or(2, |(_, v)| v);
+        let mut response = SettleResponse::success(reference, self.wire_network(version), verified.payer.as_str());
+        let name = if version == 1 {
+            compute_pay_x402::X_PAYMENT_RESPONSE
+        } else {
+            response.amount = Some(verified.amount.base_units.to_string());
+            compute_pay_x402::PAYMENT_RESPONSE
+        };
+        vec![(name.to_owned(), encode_header(&response))]
+    }
+}
+
+/// Our requirement types always serialise (string keys only).
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}

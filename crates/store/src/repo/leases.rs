@@ -1,0 +1,53 @@
+//! Leases: a claim on background work that expires by itself, taken atomically across
+//! processes (UNIQUE key), released by its holder.
+
+use std::time::Duration;
+
+use compute_core::{ErrorKind, Result};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use super::now;
+use crate::entity::lease::{self, Entity as Leases};
+use crate::{Store, db_err};
+
+impl Store {
+    /// Takes the lease `key` for `holder` for `ttl` unless someone holds a live one. `true` for
+    /// exactly one of any number of concurrent callers, in any number of processes.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn try_lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let t = now();
+        Leases::delete_many()
+            .filter(lease::Column::Key.eq(key))
+            .filter(lease::Column::ExpiresAt.lte(t))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        let am = lease::ActiveModel {
+            key: Set(key.to_owned()),
+            holder: Set(holder.to_owned()),
+            created_at: Set(t),
+            expires_at: Set(t + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(5))),
+        };
+        match am.insert(&self.db).await.map_err(db_err) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Releases `key` if `holder` still holds it.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn release_lease(&self, key: &str, holder: &str) -> Result<()> {
+        Leases::delete_many()
+            .filter(lease::Column::Key.eq(key))
+            .filter(lease::Column::Holder.eq(holder))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
