@@ -336,4 +336,41 @@ await t.step('Idempotency-Key with x402-fetch (v1): the same key is charged once
   t.check('payTo received $0.001 once', (await usdc(PAY_TO)) - before === PRICE, `${(await usdc(PAY_TO)) - before}`)
 })
 
+await t.step('X-Auth-* headers signed by a viem account authenticate free calls and create an API key', async () => {
+  // As x402Compute's own clients sign them: EIP-191 personal_sign over the nine-line message.
+  const account = privateKeyToAccount(baseKeys.idem)
+  const { createHash, randomUUID } = await import('node:crypto')
+  const signed = async (method, path, body, { nonce = randomUUID().replaceAll('-', ''), ts = Date.now(), signer = account } = {}) => {
+    const digest = createHash('sha256').update(body).digest('hex')
+    const address = account.address.toLowerCase()
+    const message = ['X402-COMPUTE-AUTH', 'v1', 'base', address, method, path, digest, String(ts), nonce].join('\n')
+    return {
+      'content-type': 'application/json',
+      'X-Auth-Address': address,
+      'X-Auth-Chain': 'base',
+      'X-Auth-Signature': await signer.signMessage({ message }),
+      'X-Auth-Timestamp': String(ts),
+      'X-Auth-Nonce': nonce,
+      'X-Auth-Sig-Encoding': 'hex',
+    }
+  }
+  const balance = await fetch(`${G}/compute/credits/balance`, { headers: await signed('GET', '/compute/credits/balance', '') })
+  const balanceBody = await balance.json()
+  t.check('a signed balance read answers for the signer', balance.status === 200 && balanceBody.wallet === account.address.toLowerCase(), balanceBody)
+  const body = '{"label":"e2e"}'
+  const headers = await signed('POST', '/compute/api-keys', body)
+  const created = await fetch(`${G}/compute/api-keys`, { method: 'POST', headers, body })
+  const key = await created.json()
+  t.check('a signed request creates an API key', created.status === 201 && String(key.api_key).startsWith('cgk_'), key)
+  const replay = await fetch(`${G}/compute/api-keys`, { method: 'POST', headers, body })
+  t.check('the same signed headers again: 401', replay.status === 401, await replay.text())
+  const stale = await fetch(`${G}/compute/api-keys`, { method: 'POST', headers: await signed('POST', '/compute/api-keys', body, { ts: Date.now() - 600_000 }), body })
+  t.check('a stale timestamp: 401', stale.status === 401, await stale.text())
+  const otherBody = await fetch(`${G}/compute/api-keys`, { method: 'POST', headers: await signed('POST', '/compute/api-keys', '{}'), body })
+  t.check('another body than the signed one: 401', otherBody.status === 401, await otherBody.text())
+  const mallory = privateKeyToAccount(baseKeys.replay)
+  const forged = await fetch(`${G}/compute/api-keys`, { method: 'POST', headers: await signed('POST', '/compute/api-keys', body, { signer: mallory }), body })
+  t.check('another signer than X-Auth-Address: 401', forged.status === 401, await forged.text())
+})
+
 t.done()

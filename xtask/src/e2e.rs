@@ -285,10 +285,10 @@ fn start_base_chain(anvil: &Path, work: &Path) -> Result<(Proc, String), String>
     Ok((proc, url))
 }
 
-/// The `[payments.base]` section of a gateway config.
+/// The `[[payments.evm]]` entry (Base Sepolia) of a gateway config.
 fn base_config(base_rpc: &str) -> String {
     format!(
-        "\n[payments.base]\nchain_id = 84532\nrpc_url = \"{base_rpc}\"\npay_to = \"{BASE_PAY_TO}\"\n\
+        "\n[[payments.evm]]\nchain_id = 84532\nrpc_url = \"{base_rpc}\"\npay_to = \"{BASE_PAY_TO}\"\n\
          signer_key = \"{BASE_SIGNER_KEY}\"\n"
     )
 }

@@ -63,6 +63,7 @@ fn not_compiled(section: &str, feature: &str, compiled: &[&str]) -> ConfigError 
     ConfigError(format!("{section}: this binary was built without the `{feature}` feature (compiled in: {list})"))
 }
 
+#[allow(dead_code)] // Used by the provider and rail features.
 fn crate_error(section: &str, e: &compute_core::Error) -> ConfigError {
     ConfigError(format!("{section}: {}", e.message()))
 }

@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use compute_core::payment::{Charge, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
-use compute_core::{Error, ErrorKind, Result, TokenAmount, Usd};
-use compute_store::{NewCredit, Store};
+use compute_core::{Error, ErrorKind, Result, TokenAmount, Usd, WalletAddress};
+use compute_store::{LedgerEntry, NewCredit, Store};
 
 /// Decimals of the credit "token": USD with 6 decimals, like USDC.
 const CREDIT_DECIMALS: u8 = 6;
@@ -30,6 +30,28 @@ impl CreditsRail {
         };
         CreditsRail { store, info }
     }
+}
+
+/// Credits `amount` of payment `payment_id` back to `wallet` (a paid action that failed, a
+/// settlement that landed after its request ended), with `reason` in the ledger.
+///
+/// # Errors
+/// Database errors.
+pub async fn credit_back(
+    store: &Store,
+    wallet: &WalletAddress,
+    amount: Usd,
+    reason: &str,
+    payment_id: &str,
+) -> Result<LedgerEntry> {
+    let credit = NewCredit {
+        wallet: wallet.clone(),
+        amount,
+        reason: reason.to_owned(),
+        payment_id: Some(payment_id.to_owned()),
+        resource_id: None,
+    };
+    store.add_credit(credit).await
 }
 
 /// `ledger:<wallet>:<seq>:<balance after>`: unique per spend (the sequence number is per

@@ -23,12 +23,13 @@ use chrono::Utc;
 use compute_core::billing::Quote;
 use compute_core::payment::{Charge, Credential, SettleOutcome, Verified};
 use compute_core::{Error, ErrorKind, Usd, WalletAddress};
-use compute_store::{IdempotencyStart, NewCredit, NewPayment, PaymentStatus, StoredResponse};
+use compute_store::{IdempotencyStart, NewPayment, PaymentStatus, StoredResponse};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::challenge::{MPP_PROBLEMS, payment_required};
 use super::credential;
+use super::credits::credit_back;
 use crate::problem::{PROBLEM_JSON, Problem};
 use crate::routes::Call;
 use crate::state::AppState;
@@ -269,14 +270,8 @@ async fn complete(state: &AppState, scope: &str, key: Option<&str>, stored: &Sto
 
 /// Credits the payer with the full amount after a failed action, and says so in the problem.
 async fn refund(state: &AppState, payer: &Payer, problem: Problem) -> StoredResponse {
-    let credit = NewCredit {
-        wallet: payer.wallet.clone(),
-        amount: payer.amount,
-        reason: "refund: paid action failed".to_owned(),
-        payment_id: Some(payer.payment_id.clone()),
-        resource_id: None,
-    };
-    let problem = match state.store().add_credit(credit).await {
+    let reason = "refund: paid action failed";
+    let problem = match credit_back(state.store(), &payer.wallet, payer.amount, reason, &payer.payment_id).await {
         Ok(entry) => {
             if let Err(e) = state
                 .store()

@@ -4,7 +4,9 @@
 //! payment changes state by compare-and-set, and only the winner credits.
 
 use compute_core::payment::SettleOutcome;
-use compute_store::{NewCredit, PaymentStatus};
+use compute_store::PaymentStatus;
+
+use super::credits::credit_back;
 
 use crate::state::AppState;
 
@@ -21,14 +23,8 @@ pub async fn run_once(state: &AppState) -> compute_core::Result<usize> {
         match rail.reconcile(reference).await {
             Ok(SettleOutcome::Settled { .. }) => {
                 if state.store().transition_payment(&p.id, PaymentStatus::Unknown, PaymentStatus::Refunded).await? {
-                    let credit = NewCredit {
-                        wallet: p.payer.clone(),
-                        amount: p.amount_usd,
-                        reason: "settled after the request ended; not delivered".to_owned(),
-                        payment_id: Some(p.id.clone()),
-                        resource_id: None,
-                    };
-                    state.store().add_credit(credit).await?;
+                    let reason = "settled after the request ended; not delivered";
+                    credit_back(state.store(), &p.payer, p.amount_usd, reason, &p.id).await?;
                     resolved += 1;
                 }
             }

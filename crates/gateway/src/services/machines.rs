@@ -15,7 +15,7 @@ use compute_core::provider::{
 };
 use compute_store::{NewResource, ResourceKind, ResourceRecord, ResourceState, ResourceUpdate};
 
-use super::resources::{Owned, capability, must_exist, not_found, owned, provider_problem, update};
+use super::resources::{Owned, Scope, capability, must_exist, not_found, owned, provider_problem, update};
 use super::tenancy::{ensure, tenant_for};
 use crate::payments::flow::Payer;
 use crate::problem::Problem;
@@ -56,6 +56,7 @@ pub struct CreatedMachine {
 /// The machines of one provider.
 #[derive(Clone)]
 pub struct MachineService {
+    scope: Scope,
     state: AppState,
     handle: ProviderHandle,
 }
@@ -118,12 +119,13 @@ impl MachineService {
     /// # Errors
     /// 503 when the provider is not enabled.
     pub fn of(call: &Call) -> Result<Self, Problem> {
-        Ok(MachineService { state: call.state.clone(), handle: call.provider()? })
+        let scope = Scope::of(call, ResourceKind::Machine)?;
+        Ok(MachineService { state: scope.state.clone(), handle: scope.handle.clone(), scope })
     }
 
-    /// The machines of `handle` (workers).
-    pub fn new(state: AppState, handle: ProviderHandle) -> Self {
-        MachineService { state, handle }
+    /// Ownership, rows and the paid by-id flow of these machines.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     async fn catalog(&self) -> Result<std::sync::Arc<Catalog>, Problem> {
@@ -225,35 +227,15 @@ impl MachineService {
     pub async fn list(&self, owner: &WalletAddress) -> Result<Vec<(Machine, ResourceRecord)>, Problem> {
         let machines = capability(self.handle.machines())?;
         let mut out = Vec::new();
-        for r in self.state.store().list_resources(owner, ResourceKind::Machine).await? {
-            let (Some(pid), Some(tenant)) = (r.provider_id.as_deref(), r.tenant.as_deref()) else { continue };
-            if r.provider != self.handle.id() {
-                continue;
-            }
-            match machines.get(&Tenant::new(tenant)?, pid).await {
-                Ok(m) => out.push((m, r)),
+        for r in self.scope.rows(owner).await? {
+            match machines.get(&r.tenant, r.provider_id()).await {
+                Ok(m) => out.push((m, r.record)),
                 Err(e) => {
-                    tracing::warn!(machine = pid, error = %e, "a recorded machine is not readable at its provider")
+                    tracing::warn!(machine = r.provider_id(), error = %e, "a recorded machine is not readable at its provider");
                 }
             }
         }
         Ok(out)
-    }
-
-    /// 404 before payment when no live machine has this id.
-    ///
-    /// # Errors
-    /// 404.
-    pub async fn must_exist(&self, id: &str) -> Result<(), Problem> {
-        must_exist(&self.state, self.handle.id(), id).await
-    }
-
-    /// The owner's machine `id`.
-    ///
-    /// # Errors
-    /// 404 for another wallet's or an unknown machine.
-    pub async fn owned(&self, owner: &WalletAddress, id: &str) -> Result<Owned, Problem> {
-        owned(&self.state, self.handle.id(), ResourceKind::Machine, owner, id).await
     }
 
     /// The machine as the provider reports it.
@@ -270,7 +252,7 @@ impl MachineService {
     /// The provider's error.
     pub async fn stop(&self, m: &Owned) -> Result<(), Problem> {
         capability(self.handle.machines())?.stop(&m.tenant, m.provider_id()).await.map_err(provider_problem)?;
-        update(&self.state, &m.record.id, ResourceUpdate::state(ResourceState::Stopped)).await.map(drop)
+        self.scope.mark(m, ResourceState::Stopped).await
     }
 
     /// Suspends a machine; its row becomes `suspended`.
@@ -279,7 +261,7 @@ impl MachineService {
     /// The provider's error.
     pub async fn suspend(&self, m: &Owned) -> Result<(), Problem> {
         capability(self.handle.suspend())?.suspend(&m.tenant, m.provider_id()).await.map_err(provider_problem)?;
-        update(&self.state, &m.record.id, ResourceUpdate::state(ResourceState::Suspended)).await.map(drop)
+        self.scope.mark(m, ResourceState::Suspended).await
     }
 
     /// Destroys a machine; its row becomes `destroyed`.
@@ -288,7 +270,7 @@ impl MachineService {
     /// The provider's error.
     pub async fn destroy(&self, m: &Owned) -> Result<(), Problem> {
         capability(self.handle.machines())?.destroy(&m.tenant, m.provider_id()).await.map_err(provider_problem)?;
-        update(&self.state, &m.record.id, ResourceUpdate::state(ResourceState::Destroyed)).await.map(drop)
+        self.scope.mark(m, ResourceState::Destroyed).await
     }
 
     /// Runs a command.
@@ -332,7 +314,7 @@ impl MachineService {
     /// # Errors
     /// 404 for an unknown machine; 400 for a duration outside the book's bounds.
     pub async fn renewal(&self, call: &Call, id: &str, units: Option<u64>) -> Result<(u64, Duration, Quote), Problem> {
-        self.must_exist(id).await?;
+        self.scope.must_exist(id).await?;
         let spec = self.state.store().spec_by_provider_id(self.handle.id(), id).await?.ok_or_else(|| not_found(id))?;
         let size = serde_json::from_value::<MachineSpec>(spec).map(|s| s.size).map_err(|_| {
             Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR).with_detail("the recorded machine has no size")

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::response::Response;
 use compute_core::billing::Quote;
-use compute_core::provider::{ProviderId, Tenant};
+use compute_core::provider::{ProviderHandle, ProviderId, Tenant};
 use compute_core::{Error, ErrorKind, WalletAddress};
-use compute_store::{ResourceKind, ResourceRecord, ResourceUpdate};
+use compute_store::{ResourceKind, ResourceRecord, ResourceState, ResourceUpdate};
 
 use crate::payments::flow::ActResult;
 use crate::problem::Problem;
@@ -91,27 +91,82 @@ pub async fn update(state: &AppState, id: &str, update: ResourceUpdate) -> Resul
     Ok(state.store().update_resource(id, update).await?)
 }
 
-/// The paid flow of a by-id route: 404 before payment for an unknown id, `quote` through the
-/// 402, then `op` on the payer's own resource (another wallet's is a 404 after payment, and
-/// its payment is credited back like any failed action).
-pub async fn pay_for_owned<F, Fut>(
-    call: &Call,
-    provider: ProviderId,
-    kind: ResourceKind,
-    id: String,
-    quote: Quote,
-    op: F,
-) -> Result<Response, Problem>
-where
-    F: FnOnce(Owned) -> Fut + Send + 'static,
-    Fut: Future<Output = ActResult> + Send + 'static,
-{
-    must_exist(&call.state, provider, &id).await?;
-    let state = call.state.clone();
-    Ok(call
-        .pay(quote, move |payer| async move {
-            let resource = owned(&state, provider, kind, &payer.wallet, &id).await?;
-            op(resource).await
-        })
-        .await)
+/// The resources of one kind at one provider: what every capability service shares.
+#[derive(Clone)]
+pub struct Scope {
+    /// The application state.
+    pub state: AppState,
+    /// The provider.
+    pub handle: ProviderHandle,
+    /// The kind of resource.
+    pub kind: ResourceKind,
+}
+
+impl Scope {
+    /// Resources of `kind` at the route's provider.
+    ///
+    /// # Errors
+    /// 503 when the provider is not enabled.
+    pub fn of(call: &Call, kind: ResourceKind) -> Result<Self, Problem> {
+        Ok(Scope { state: call.state.clone(), handle: call.provider()?, kind })
+    }
+
+    /// 404 before payment when no live resource has this id (see [`must_exist`]).
+    ///
+    /// # Errors
+    /// 404.
+    pub async fn must_exist(&self, id: &str) -> Result<(), Problem> {
+        must_exist(&self.state, self.handle.id(), id).await
+    }
+
+    /// The owner's resource `id`.
+    ///
+    /// # Errors
+    /// 404 for another wallet's, an unknown or another kind's resource.
+    pub async fn owned(&self, owner: &WalletAddress, id: &str) -> Result<Owned, Problem> {
+        owned(&self.state, self.handle.id(), self.kind, owner, id).await
+    }
+
+    /// The owner's live rows at this provider with their tenant and provider id.
+    ///
+    /// # Errors
+    /// Database problems.
+    pub async fn rows(&self, owner: &WalletAddress) -> Result<Vec<Owned>, Problem> {
+        let mut out = Vec::new();
+        for record in self.state.store().list_resources(owner, self.kind).await? {
+            if record.provider != self.handle.id() || record.provider_id.is_none() {
+                continue;
+            }
+            let tenant = Tenant::new(record.tenant.clone().unwrap_or_default())?;
+            out.push(Owned { record, tenant });
+        }
+        Ok(out)
+    }
+
+    /// Sets the row's state.
+    ///
+    /// # Errors
+    /// A database problem.
+    pub async fn mark(&self, r: &Owned, state: ResourceState) -> Result<(), Problem> {
+        update(&self.state, &r.record.id, ResourceUpdate::state(state)).await.map(drop)
+    }
+
+    /// The paid flow of a by-id route (path parameter `id`): 404 before payment for an unknown
+    /// id, `quote` through the 402, then `op` on the payer's own resource (another wallet's is
+    /// a 404 after payment, and its payment is credited back like any failed action).
+    pub async fn pay_for_owned<F, Fut>(&self, call: &Call, quote: Quote, op: F) -> Result<Response, Problem>
+    where
+        F: FnOnce(Owned) -> Fut + Send + 'static,
+        Fut: Future<Output = ActResult> + Send + 'static,
+    {
+        let id = call.param("id").to_owned();
+        self.must_exist(&id).await?;
+        let scope = self.clone();
+        Ok(call
+            .pay(quote, move |payer| async move {
+                let resource = scope.owned(&payer.wallet, &id).await?;
+                op(resource).await
+            })
+            .await)
+    }
 }

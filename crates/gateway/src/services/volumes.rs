@@ -3,10 +3,10 @@
 //! then the payer's tenant, the provider call and the resource row.
 
 use compute_core::WalletAddress;
-use compute_core::provider::{ProviderHandle, Tenant, Volume, VolumeSpec};
-use compute_store::{NewResource, ResourceKind, ResourceState, ResourceUpdate};
+use compute_core::provider::{ProviderHandle, Volume, VolumeSpec};
+use compute_store::{NewResource, ResourceKind, ResourceState};
 
-use super::resources::{Owned, capability, must_exist, owned, provider_problem, update};
+use super::resources::{Owned, Scope, capability, provider_problem};
 use super::tenancy::{ensure, tenant_for};
 use crate::payments::flow::Payer;
 use crate::problem::Problem;
@@ -16,6 +16,7 @@ use crate::state::AppState;
 /// The volumes of one provider.
 #[derive(Clone)]
 pub struct VolumeService {
+    scope: Scope,
     state: AppState,
     handle: ProviderHandle,
 }
@@ -26,7 +27,13 @@ impl VolumeService {
     /// # Errors
     /// 503 when the provider is not enabled.
     pub fn of(call: &Call) -> Result<Self, Problem> {
-        Ok(VolumeService { state: call.state.clone(), handle: call.provider()? })
+        let scope = Scope::of(call, ResourceKind::Volume)?;
+        Ok(VolumeService { state: scope.state.clone(), handle: scope.handle.clone(), scope })
+    }
+
+    /// Ownership, rows and the paid by-id flow of these volumes.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     /// Fills the default region and checks `spec` with the provider, before the 402.
@@ -87,38 +94,20 @@ impl VolumeService {
         Ok(v)
     }
 
-    /// The owner's volumes at this provider, read live.
+    /// The owner's volumes at this provider, read live (rows the provider no longer shows are
+    /// skipped).
     ///
     /// # Errors
     /// Database problems.
     pub async fn list(&self, owner: &WalletAddress) -> Result<Vec<Volume>, Problem> {
         let volumes = capability(self.handle.volumes())?;
         let mut out = Vec::new();
-        for r in self.state.store().list_resources(owner, ResourceKind::Volume).await? {
-            let (Some(id), Some(t)) = (r.provider_id.as_deref(), r.tenant.as_deref()) else { continue };
-            if r.provider == self.handle.id()
-                && let Ok(v) = volumes.get_volume(&Tenant::new(t)?, id).await
-            {
+        for r in self.scope.rows(owner).await? {
+            if let Ok(v) = volumes.get_volume(&r.tenant, r.provider_id()).await {
                 out.push(v);
             }
         }
         Ok(out)
-    }
-
-    /// 404 before payment when no live resource has this id.
-    ///
-    /// # Errors
-    /// 404.
-    pub async fn must_exist(&self, id: &str) -> Result<(), Problem> {
-        must_exist(&self.state, self.handle.id(), id).await
-    }
-
-    /// The owner's volume `id`.
-    ///
-    /// # Errors
-    /// 404 for another wallet's or an unknown volume.
-    pub async fn owned(&self, owner: &WalletAddress, id: &str) -> Result<Owned, Problem> {
-        owned(&self.state, self.handle.id(), ResourceKind::Volume, owner, id).await
     }
 
     /// The volume as the provider reports it.
@@ -135,7 +124,7 @@ impl VolumeService {
     /// The provider's error.
     pub async fn delete(&self, v: &Owned) -> Result<(), Problem> {
         capability(self.handle.volumes())?.delete_volume(&v.tenant, v.provider_id()).await.map_err(provider_problem)?;
-        update(&self.state, &v.record.id, ResourceUpdate::state(ResourceState::Destroyed)).await.map(drop)
+        self.scope.mark(v, ResourceState::Destroyed).await
     }
 
     /// Grows a volume to `size_gb` GB; returns it and whether its machine needs a restart.

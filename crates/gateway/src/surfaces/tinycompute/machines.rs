@@ -8,7 +8,7 @@ use axum::response::Response;
 use chrono::Utc;
 use compute_core::billing::Quote;
 use compute_core::provider::{ExecRequest, Machine, MachineState};
-use compute_store::{ResourceKind, ResourceRecord};
+use compute_store::ResourceRecord;
 use serde_json::{Value, json};
 
 use super::shapes::{ExecBody, MachineRequest, Period, WaitQuery};
@@ -16,7 +16,7 @@ use crate::payments::flow::ActResult;
 use crate::problem::Problem;
 use crate::routes::Call;
 use crate::services::machines::MachineService;
-use crate::services::resources::{Owned, pay_for_owned};
+use crate::services::resources::Owned;
 
 fn bad(title: &str, detail: &str) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "invalid_input", title).with_detail(detail.to_owned())
@@ -43,9 +43,8 @@ where
         Some(q) => q,
         None => call.fixed_quote()?,
     };
-    let provider = call.provider()?.id();
-    let id = call.param("id").to_owned();
-    pay_for_owned(&call, provider, ResourceKind::Machine, id, quote, move |m| op(machines, m)).await
+    let scope = machines.scope().clone();
+    scope.pay_for_owned(&call, quote, move |m| op(machines, m)).await
 }
 
 /// `POST /api/machines`: validate and price, 402, then create the machine in the payer's own

@@ -3,13 +3,11 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use compute_core::provider::VolumeSpec;
-use compute_store::ResourceKind;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::problem::Problem;
 use crate::routes::Call;
-use crate::services::resources::pay_for_owned;
 use crate::services::volumes::VolumeService;
 
 /// `POST /api/volumes` body: `size_gb` in **GB** (default 1).
@@ -67,10 +65,8 @@ where
     Fut: std::future::Future<Output = crate::payments::flow::ActResult> + Send + 'static,
 {
     let volumes = VolumeService::of(&call)?;
-    let quote = call.fixed_quote()?;
-    let provider = call.provider()?.id();
-    let id = call.param("id").to_owned();
-    pay_for_owned(&call, provider, ResourceKind::Volume, id, quote, move |v| op(volumes, v)).await
+    let scope = volumes.scope().clone();
+    scope.pay_for_owned(&call, call.fixed_quote()?, move |v| op(volumes, v)).await
 }
 
 /// `GET /api/volumes/{id}`.
