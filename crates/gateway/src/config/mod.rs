@@ -37,7 +37,7 @@ pub struct Config {
     /// Wallet authentication on free calls.
     pub auth: AuthConfig,
     /// `[providers.<id>]`: a present section enables the provider; each provider crate parses
-    /// its own section (e.g. `compute_fly::FlyConfig`).
+    /// its own section (the Fly crate's `FlyConfig`, …).
     pub providers: Sections,
     /// `[payments.<rail>]`: a present section enables the rail; each rail crate parses its own
     /// section (`tempo` table, `evm` list of tables).

@@ -162,6 +162,19 @@ impl Call {
         flow::run(self, quote, act).await
     }
 
+    /// Pays the route's fixed price, then runs `act` for the verified payer.
+    ///
+    /// # Errors
+    /// 500 when the route has no fixed price in its book.
+    pub async fn pay_fixed<F, Fut>(&self, act: F) -> Result<Response, Problem>
+    where
+        F: FnOnce(Payer) -> Fut + Send + 'static,
+        Fut: Future<Output = ActResult> + Send + 'static,
+    {
+        let quote = self.fixed_quote()?;
+        Ok(self.pay(quote, act).await)
+    }
+
     /// The wallet behind a free call (see [`crate::auth::authenticate`]).
     ///
     /// # Errors

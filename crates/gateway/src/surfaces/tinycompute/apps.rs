@@ -25,28 +25,24 @@ struct Allocate {
 /// has exactly one.
 pub(super) async fn create(call: Call) -> Result<Response, Problem> {
     let handle = call.provider()?;
-    let quote = call.fixed_quote()?;
-    Ok(call
-        .pay(quote, move |payer| async move {
-            let tenant = tenancy::tenant_for(&payer.wallet)?;
-            tenancy::ensure(&handle, &tenant).await?;
-            let name = tenancy::space_name(&handle, &payer.wallet)?;
-            Ok((StatusCode::OK, json!({"name": name, "owner": payer.wallet})))
-        })
-        .await)
+    call.pay_fixed(move |payer| async move {
+        let tenant = tenancy::tenant_for(&payer.wallet)?;
+        tenancy::ensure(&handle, &tenant).await?;
+        let name = tenancy::space_name(&handle, &payer.wallet)?;
+        Ok((StatusCode::OK, json!({"name": name, "owner": payer.wallet})))
+    })
+    .await
 }
 
 /// `DELETE /api/apps/{name}`: deletes the payer's app and everything in it.
 pub(super) async fn delete(call: Call) -> Result<Response, Problem> {
     let handle = call.provider()?;
-    let quote = call.fixed_quote()?;
     let (state, name) = (call.state.clone(), call.param("name").to_owned());
-    Ok(call
-        .pay(quote, move |payer| async move {
-            tenancy::delete_space(&state, &handle, &payer.wallet, &name).await?;
-            Ok((StatusCode::OK, json!({"name": name, "deleted": true})))
-        })
-        .await)
+    call.pay_fixed(move |payer| async move {
+        tenancy::delete_space(&state, &handle, &payer.wallet, &name).await?;
+        Ok((StatusCode::OK, json!({"name": name, "deleted": true})))
+    })
+    .await
 }
 
 /// `GET /api/apps/{name}/ips` (free, wallet auth): the app's public addresses → `{ips}`.
@@ -63,13 +59,11 @@ pub(super) async fn list_ips(call: Call) -> Result<Response, Problem> {
 pub(super) async fn allocate_ip(call: Call) -> Result<Response, Problem> {
     let req: Allocate = call.json()?;
     let handle = call.provider()?;
-    let quote = call.fixed_quote()?;
     let name = call.param("name").to_owned();
-    Ok(call
-        .pay(quote, move |payer| async move {
-            let kind = req.kind.unwrap_or(IpKind::SharedV4);
-            let ip = ips::allocate(&handle, &payer.wallet, &name, kind, req.region.as_deref()).await?;
-            Ok((StatusCode::OK, serde_json::to_value(ip).unwrap_or_default()))
-        })
-        .await)
+    call.pay_fixed(move |payer| async move {
+        let kind = req.kind.unwrap_or(IpKind::SharedV4);
+        let ip = ips::allocate(&handle, &payer.wallet, &name, kind, req.region.as_deref()).await?;
+        Ok((StatusCode::OK, serde_json::to_value(ip).unwrap_or_default()))
+    })
+    .await
 }

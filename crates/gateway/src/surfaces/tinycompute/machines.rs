@@ -83,13 +83,11 @@ pub(super) async fn create(call: Call) -> Result<Response, Problem> {
 /// `GET /api/machines`: the payer's machines.
 pub(super) async fn list(call: Call) -> Result<Response, Problem> {
     let machines = MachineService::of(&call)?;
-    let quote = call.fixed_quote()?;
-    Ok(call
-        .pay(quote, move |payer| async move {
-            let list = machines.list(&payer.wallet).await?;
-            Ok((StatusCode::OK, Value::Array(list.into_iter().map(|(m, r)| with_billing(m, &r)).collect())))
-        })
-        .await)
+    call.pay_fixed(move |payer| async move {
+        let list = machines.list(&payer.wallet).await?;
+        Ok((StatusCode::OK, Value::Array(list.into_iter().map(|(m, r)| with_billing(m, &r)).collect())))
+    })
+    .await
 }
 
 /// `GET /api/machines/{id}`.

@@ -37,25 +37,17 @@ pub(super) async fn create(call: Call) -> Result<Response, Problem> {
         snapshot_id: None,
     };
     let spec = volumes.order(spec).await?;
-    let quote = call.fixed_quote()?;
-    Ok(call
-        .pay(quote, move |payer| async move {
-            let v = volumes.create(&payer, &spec).await?;
-            Ok((StatusCode::OK, v.raw))
-        })
-        .await)
+    call.pay_fixed(move |payer| async move { Ok((StatusCode::OK, volumes.create(&payer, &spec).await?.raw)) }).await
 }
 
 /// `GET /api/volumes`: the payer's volumes.
 pub(super) async fn list(call: Call) -> Result<Response, Problem> {
     let volumes = VolumeService::of(&call)?;
-    let quote = call.fixed_quote()?;
-    Ok(call
-        .pay(quote, move |payer| async move {
-            let list = volumes.list(&payer.wallet).await?;
-            Ok((StatusCode::OK, Value::Array(list.into_iter().map(|v| v.raw).collect())))
-        })
-        .await)
+    call.pay_fixed(move |payer| async move {
+        let list = volumes.list(&payer.wallet).await?;
+        Ok((StatusCode::OK, Value::Array(list.into_iter().map(|v| v.raw).collect())))
+    })
+    .await
 }
 
 /// Pays the route's fixed price, then runs `op` on the payer's volume `{id}`.
