@@ -1,7 +1,7 @@
 // Shared helpers for the e2e suites: environment, accounts, chain reads, assertions.
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { createClient, createPublicClient, http, parseAbi } from 'viem'
+import { createClient, createPublicClient, createWalletClient, http, parseAbi } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { tempoLocalnet } from 'viem/chains'
 import { Mppx, tempo } from 'mppx/client'
@@ -43,11 +43,53 @@ export async function balance(address) {
   })
 }
 
+// anvil account 0: funds fresh wallets (no suite pays from it).
+const BANK = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+
+/** Sends `units` of pathUSD from the bank to `to` and waits for the receipt. */
+export async function fund(to, units) {
+  const bank = createWalletClient({ chain, transport: http(env.rpc), account: privateKeyToAccount(BANK) })
+  const hash = await bank.writeContract({
+    address: PATH_USD,
+    abi: parseAbi(['function transfer(address to, uint256 amount) returns (bool)']),
+    functionName: 'transfer',
+    args: [to, units],
+  })
+  await publicClient.waitForTransactionReceipt({ hash })
+}
+
+/** The wallet's credit balance (USD string) at gateway `g`, read with a zero-amount proof. */
+export async function credits(g, mppx) {
+  const r = await mppx.fetch(`${g}/compute/credits/balance`)
+  return (await r.json()).balance_usd
+}
+
+/** The Fly fake's whole state. */
+export async function flyState() {
+  const r = await fetch(`${env.flyFake}/__fake/state`, { headers: { Authorization: `Bearer ${env.flyToken}` } })
+  return r.ok ? r.json() : {}
+}
+
 /** An mppx client (the library) paying from `key` on the local chain. */
 export function mppxClient(key) {
   const account = privateKeyToAccount(key)
   const client = createClient({ chain, transport: http(env.rpc), account })
   return { account, mppx: Mppx.create({ methods: [tempo({ account, getClient: () => client })], polyfill: false }) }
+}
+
+/** A credential for `init` at `url`, created by `mppx` from the 402 (not sent). */
+export async function credentialFor(mppx, url, init = {}) {
+  const first = await fetch(url, init)
+  if (first.status !== 402) throw new Error(`expected 402, got ${first.status}: ${await first.text()}`)
+  return mppx.createCredential(first)
+}
+
+export async function send(url, init, credential) {
+  const res = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), Authorization: credential } })
+  const text = await res.text()
+  let body
+  try { body = JSON.parse(text) } catch { body = text }
+  return { status: res.status, headers: res.headers, body }
 }
 
 /** Decodes a base64url JSON header. */

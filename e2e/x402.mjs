@@ -336,6 +336,31 @@ await t.step('Idempotency-Key with x402-fetch (v1): the same key is charged once
   t.check('payTo received $0.001 once', (await usdc(PAY_TO)) - before === PRICE, `${(await usdc(PAY_TO)) - before}`)
 })
 
+await t.step('a v2 payment made for GET /api/machines/{id} is refused on DELETE of the same machine', async () => {
+  // Same URL, same price: only the route (the v2 resource's description) tells them apart.
+  const account = privateKeyToAccount(baseKeys.replay)
+  const pay = wrapFetchWithPaymentFromConfig(fetch, { schemes: [{ network: NETWORK, client: new ExactEvmScheme(account) }] })
+  const created = await pay(`${G}/api/machines`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"name":"bound","ttl_minutes":1,"config":{"image":"ubuntu:latest","init":{"cmd":["sleep","infinity"]}}}',
+  })
+  const m = await created.json()
+  t.check('a machine to aim at', created.status === 200 && typeof m.id === 'string', m)
+  const url = `${G}/api/machines/${m.id}`
+  const res = await fetch(url)
+  const body = await res.json().catch(() => undefined)
+  const required = new x402HTTPClient(new x402Client()).getPaymentRequiredResponse((n) => res.headers.get(n), body)
+  const { payload, header } = await signedV2(baseKeys.replay, required)
+  const before = await usdc(PAY_TO)
+  const del = await fetch(url, { method: 'DELETE', headers: { 'PAYMENT-SIGNATURE': header } })
+  const nonce = payload.payload.authorization.nonce
+  t.check('DELETE with it: 402, nothing settled', del.status === 402 && (await usdc(PAY_TO)) === before && !(await nonceUsed(account.address, nonce)), del.status)
+  const get = await fetch(url, { headers: { 'PAYMENT-SIGNATURE': header } })
+  const got = await get.json().catch(() => undefined)
+  t.check('the same payment on the GET it was made for: 200, the machine is still there', get.status === 200 && got?.id === m.id, { status: get.status, got })
+})
+
 await t.step('X-Auth-* headers signed by a viem account authenticate free calls and create an API key', async () => {
   // As x402Compute's own clients sign them: EIP-191 personal_sign over the nine-line message.
   const account = privateKeyToAccount(baseKeys.idem)

@@ -4,7 +4,7 @@
 //! USDC), by the x402 clients (@x402/fetch, x402-fetch, PyPI x402). Test cases live in
 //! `e2e/*.mjs` and `e2e/*.py`; each prints `N passed, N failed`; this prints the total last.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -32,6 +32,10 @@ pub(crate) struct Stack {
     pub(crate) fly: String,
     /// x402: JSON-RPC URL of the Base Sepolia anvil (chain 84532, real USDC).
     pub(crate) base_rpc: String,
+    /// The folder of the built binaries.
+    pub(crate) bin: PathBuf,
+    /// The folder of logs, configurations and gateway data.
+    pub(crate) work: PathBuf,
     _anvil: Proc,
     _fly: Proc,
     _base_anvil: Proc,
@@ -76,17 +80,51 @@ impl Stack {
         if !fly.starts_with("http://") {
             return Err(format!("fly-fake printed {line:?}"));
         }
-        let gateway = Gateway::start("gateway-sqlite", &bin, work, &rpc, &base_rpc, &fly, None)?;
-        let pg = if with_postgres {
+        let mut stack = Stack {
+            gateway: Gateway { url: String::new(), proc: None },
+            pg: None,
+            rpc,
+            fly,
+            base_rpc,
+            bin,
+            work: work.to_owned(),
+            _anvil: anvil,
+            _fly: fly_proc,
+            _base_anvil: base_anvil,
+        };
+        stack.gateway = stack.launch(&Launch::named("gateway-sqlite"))?;
+        if with_postgres {
             crate::ci::ensure_postgres()?;
             let db = PgDatabase::create()?;
-            let a = Gateway::start("gateway-pg-a", &bin, work, &rpc, &base_rpc, &fly, Some(&db.url))?;
-            let b = Gateway::start("gateway-pg-b", &bin, work, &rpc, &base_rpc, &fly, Some(&db.url))?;
-            Some((a, b, db))
-        } else {
-            None
-        };
-        Ok(Stack { gateway, pg, rpc, fly, base_rpc, _anvil: anvil, _fly: fly_proc, _base_anvil: base_anvil })
+            let a = stack.launch(&Launch { database: Some(&db.url), ..Launch::named("gateway-pg-a") })?;
+            let b = stack.launch(&Launch { database: Some(&db.url), ..Launch::named("gateway-pg-b") })?;
+            stack.pg = Some((a, b, db));
+        }
+        Ok(stack)
+    }
+
+    /// Starts a gateway process on this stack's chains and Fly fake.
+    pub(crate) fn launch(&self, launch: &Launch<'_>) -> Result<Gateway, String> {
+        Gateway::start(self, launch)
+    }
+}
+
+/// How to start one gateway process.
+pub(crate) struct Launch<'a> {
+    /// Process name; also names its data folder, configuration and log in the work folder.
+    pub(crate) name: &'a str,
+    /// A PostgreSQL URL (default: SQLite in its data folder).
+    pub(crate) database: Option<&'a str>,
+    /// The port to listen on (default: a free one).
+    pub(crate) port: Option<u16>,
+    /// Extra environment variables.
+    pub(crate) env: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> Launch<'a> {
+    /// A SQLite gateway on a free port.
+    pub(crate) fn named(name: &'a str) -> Self {
+        Launch { name, database: None, port: None, env: &[] }
     }
 }
 
@@ -115,7 +153,10 @@ pub(crate) fn run() -> Result<(), String> {
     node.arg("mpp.mjs");
     let mut python = Command::new(&tools.python);
     python.arg("pympp_pay.py");
-    let mut suites = vec![("mpp (mppx CLI and library)", node), ("pympp", python)];
+    let mut hardening = Command::new("node");
+    hardening.arg("hardening.mjs");
+    let mut suites =
+        vec![("mpp (mppx CLI and library)", node), ("pympp", python), ("hardening (mppx library)", hardening)];
     suites.extend(x402_suites(&tools.python));
     for (name, mut cmd) in suites {
         env(&mut cmd);
@@ -129,11 +170,20 @@ pub(crate) fn run() -> Result<(), String> {
             outcome = Err(format!("e2e suite {name:?} failed (logs in {})", work.display()));
         }
     }
+    match crate::crash::run(&stack, &env) {
+        Ok((p, f)) => {
+            totals = (totals.0 + p, totals.1 + f);
+            if f > 0 || p == 0 {
+                outcome = Err(format!("e2e crash recovery failed (logs in {})", work.display()));
+            }
+        }
+        Err(e) => outcome = Err(e),
+    }
     let Stack { gateway, pg, .. } = stack;
-    gateway.proc.terminate();
+    gateway.terminate();
     if let Some((a, b, db)) = pg {
-        a.proc.terminate();
-        b.proc.terminate();
+        a.terminate();
+        b.terminate();
         drop(db);
     }
     #[allow(clippy::print_stdout)] // The closing line CI reads.
@@ -169,7 +219,7 @@ pub(crate) fn demo() -> Result<(), String> {
 }
 
 /// Reads the last `N passed, N failed` line of a suite's output.
-fn counts(text: &str) -> (u32, u32) {
+pub(crate) fn counts(text: &str) -> (u32, u32) {
     text.lines()
         .rev()
         .find_map(|l| {
@@ -185,40 +235,58 @@ fn counts(text: &str) -> (u32, u32) {
 pub(crate) struct Gateway {
     /// Base URL.
     pub(crate) url: String,
-    proc: Proc,
+    proc: Option<Proc>,
 }
 
 impl Gateway {
-    fn start(
-        name: &str,
-        bin: &Path,
-        work: &Path,
-        rpc: &str,
-        base_rpc: &str,
-        fly: &str,
-        database: Option<&str>,
-    ) -> Result<Gateway, String> {
-        let port = free_port()?;
-        let data = work.join(name);
-        let config = work.join(format!("{name}.toml"));
-        let database = database.map(|u| format!("[database]\nurl = \"{u}\"\n")).unwrap_or_default();
+    fn start(stack: &Stack, launch: &Launch<'_>) -> Result<Gateway, String> {
+        let name = launch.name;
+        let port = match launch.port {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        let data = stack.work.join(name);
+        let config = stack.work.join(format!("{name}.toml"));
+        let database = launch.database.map(|u| format!("[database]\nurl = \"{u}\"\n")).unwrap_or_default();
         let toml = format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{data}\"\n{database}\n\
              [payments.tempo]\nrpc_url = \"{rpc}\"\nchain_id = 1337\nrecipient = \"{RECIPIENT}\"\nrealm = \"compute-gateway.e2e\"\n\
              secret_key = \"{SECRET}\"\nchallenge_ttl_secs = {CHALLENGE_TTL_SECS}\n\n\
              [providers.fly]\ntoken = \"{FLY_TOKEN}\"\norg_slug = \"e2e\"\nbase_url = \"{fly}\"\n{base}",
             data = data.display(),
-            base = base_config(base_rpc),
+            rpc = stack.rpc,
+            fly = stack.fly,
+            base = base_config(&stack.base_rpc),
         );
         std::fs::write(&config, toml).map_err(|e| e.to_string())?;
-        let proc = Proc::spawn(
-            name,
-            Command::new(bin.join("compute-gateway")).arg("--config").arg(&config).arg("serve").env("RUST_LOG", "info"),
-            &work.join(format!("{name}.log")),
-        )?;
+        let mut cmd = Command::new(stack.bin.join("compute-gateway"));
+        cmd.arg("--config").arg(&config).arg("serve").env("RUST_LOG", "info");
+        for (k, v) in launch.env {
+            cmd.env(k, v);
+        }
+        let proc = Proc::spawn(name, &mut cmd, &Self::log_of(stack, name))?;
         let url = format!("http://127.0.0.1:{port}");
         wait_http(&format!("{url}/health"), Duration::from_secs(60))?;
-        Ok(Gateway { url, proc })
+        Ok(Gateway { url, proc: Some(proc) })
+    }
+
+    /// Where the process `name` of `stack` logs (appended to across restarts).
+    pub(crate) fn log_of(stack: &Stack, name: &str) -> PathBuf {
+        stack.work.join(format!("{name}.log"))
+    }
+
+    /// Stops the process with SIGTERM.
+    pub(crate) fn terminate(mut self) {
+        if let Some(p) = self.proc.take() {
+            p.terminate();
+        }
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    pub(crate) fn kill9(mut self) {
+        if let Some(p) = self.proc.take() {
+            p.kill9();
+        }
     }
 }
 

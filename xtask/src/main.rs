@@ -10,6 +10,7 @@
 //! Deliberately dependency-free (std only) so it compiles in seconds.
 
 mod ci;
+mod crash;
 mod e2e;
 mod procs;
 mod tools;

@@ -15,7 +15,11 @@ pub(crate) struct Proc {
 impl Proc {
     /// Spawns `cmd` with stdout and stderr appended to `log`.
     pub(crate) fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Result<Proc, String> {
-        let out = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let child = cmd
             .stdout(out)
@@ -50,6 +54,14 @@ impl Proc {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+impl Proc {
+    /// Sends SIGKILL (no clean-up at all, as a crash) and reaps the process.
+    pub(crate) fn kill9(mut self) {
+        let _ = Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
     }
 }
 
@@ -99,7 +111,23 @@ pub(crate) fn wait_rpc(url: &str, within: Duration) -> Result<(), String> {
     Err(format!("no JSON-RPC node at {url} within {within:?}"))
 }
 
-/// The cargo target folder (respects `CARGO_TARGET_DIR`).
+/// The cargo target folder (`CARGO_TARGET_DIR`, else the one cargo is configured with).
 pub(crate) fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| crate::util::root().join("target"))
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .or_else(metadata_target_dir)
+            .unwrap_or_else(|| crate::util::root().join("target"))
+    })
+    .clone()
+}
+
+/// The target directory cargo itself uses (it honours `build.target-dir` in cargo
+/// configuration files), read from `cargo metadata`.
+fn metadata_target_dir() -> Option<PathBuf> {
+    let out = crate::util::cargo().args(["metadata", "--format-version", "1", "--no-deps"]).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let rest = &text[text.find("\"target_directory\":\"")? + "\"target_directory\":\"".len()..];
+    Some(PathBuf::from(rest[..rest.find('"')?].replace("\\\\", "\\")))
 }

@@ -100,7 +100,7 @@ pub struct RailInfo {
 }
 
 /// A credential that passed verification (nothing has moved yet).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verified {
     /// The rail.
     pub rail: RailInfo,
@@ -110,12 +110,39 @@ pub struct Verified {
     pub amount: TokenAmount,
     /// Amount in USD.
     pub amount_usd: Usd,
-    /// SHA-256 (hex) of the credential: the replay key.
+    /// The replay key, derived from the payment itself (a transaction hash or signature, or
+    /// chain + token + payer + nonce), so one payment encoded many ways has one fingerprint.
     pub fingerprint: String,
     /// The challenge id it answers, when the rail has one.
     pub challenge_id: Option<String>,
-    /// Rail-private data `settle` needs (e.g. the signed transaction).
+    /// Rail-private data `settle` and `reconcile` need (e.g. the signed transaction). Stored
+    /// with the payment; never logged (`Debug` hides it).
     pub settlement: serde_json::Value,
+    /// After this instant the payment can no longer land on chain (the challenge expiry, the
+    /// authorisation's `validBefore`, the blockhash's last valid time), when the rail knows it.
+    #[serde(default)]
+    pub valid_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("rail", &self.rail)
+            .field("payer", &self.payer)
+            .field("amount", &self.amount)
+            .field("fingerprint", &self.fingerprint)
+            .field("valid_until", &self.valid_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a credential claims before verification (see [`Payment::claims`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The payer it names or signs with.
+    pub payer: Option<WalletAddress>,
+    /// The amount of the challenge or requirement it answers, USD.
+    pub amount: Option<Usd>,
 }
 
 /// The result of settling.
@@ -154,6 +181,12 @@ pub trait Payment: Send + Sync + fmt::Debug {
     /// Whether `credential` is addressed to this rail (protocol, network, scheme).
     fn accepts(&self, credential: &Credential) -> bool;
 
+    /// The payer and the amount `credential` **claims**, read without verification (the
+    /// payer named or signing, the amount of the challenge it answers). The gateway prices a
+    /// request whose price depends on the payer's own resource from these, then requires
+    /// [`Payment::verify`] to confirm both; `None` when the credential does not say.
+    fn claims(&self, credential: &Credential) -> Option<Claim>;
+
     /// Verifies `credential` against `charge` without changing any state.
     ///
     /// # Errors
@@ -173,8 +206,11 @@ pub trait Payment: Send + Sync + fmt::Debug {
     /// is `Ok(SettleOutcome::Unknown)`.
     async fn settle(&self, verified: &Verified) -> Result<SettleOutcome>;
 
-    /// Asks the chain for the final outcome of an `Unknown` settlement.
-    async fn reconcile(&self, reference: &str) -> Result<SettleOutcome>;
+    /// Asks the chain for the final outcome of a payment: of the settlement `reference` when
+    /// one was recorded, otherwise of the payment itself (e.g. after a crash between broadcast
+    /// and record). A payment that did not land and can no longer land
+    /// ([`Verified::valid_until`] passed) is `Rejected`.
+    async fn reconcile(&self, verified: &Verified, reference: Option<&str>) -> Result<SettleOutcome>;
 
     /// The response headers that carry the receipt of a settled payment (MPP
     /// `Payment-Receipt`, x402 `PAYMENT-RESPONSE` or `X-PAYMENT-RESPONSE`), as name/value pairs.

@@ -14,6 +14,7 @@
 //! - [`surfaces`]: TinyCompute (`/api`), SiloVPS (`/v1`), x402Compute (`/compute`): shapes only.
 //! - [`system`]: `/`, `/health`, `/llms.txt`, `/openapi.json`.
 //! - [`problem`]: RFC 9457 problem details for every error.
+//! - [`crash`]: fault injection for the crash-recovery test (inert unless asked for).
 
 // Handlers return `Result<_, Problem>`: the error *is* the HTTP answer, built once per failed
 // request, so boxing it would buy nothing.
@@ -22,6 +23,7 @@
 pub mod auth;
 pub mod compose;
 pub mod config;
+pub mod crash;
 pub mod payments;
 pub mod pricing;
 pub mod problem;

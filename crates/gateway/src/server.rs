@@ -31,6 +31,12 @@ const EXPIRY_EVERY: Duration = Duration::from_secs(10);
 /// How often unknown settlements are reconciled.
 const RECONCILE_EVERY: Duration = Duration::from_secs(15);
 
+/// How often interrupted payments are looked for (also once at start-up).
+const RECOVERY_EVERY: Duration = Duration::from_secs(15);
+
+/// How often expired markers, idempotency keys and leases are purged.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(300);
+
 /// Largest error body carried over into a problem's `detail`.
 const MAX_DETAIL_BYTES: usize = 4096;
 
@@ -173,12 +179,22 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let backend = store.backend();
     let state = state(config, store).map_err(ServeError::Config)?;
-    let reconciler = crate::services::periodic::spawn("reconcile", state.clone(), RECONCILE_EVERY, |s| async move {
-        crate::payments::reconcile::run_once(&s).await
-    });
-    let expiry = crate::services::periodic::spawn("expiry", state.clone(), EXPIRY_EVERY, |s| async move {
-        crate::services::expiry::run_once(&s).await
-    });
+    use crate::services::periodic::spawn;
+    let workers = [
+        spawn("reconcile", state.clone(), RECONCILE_EVERY, |s| async move {
+            crate::payments::reconcile::run_once(&s).await
+        }),
+        spawn(
+            "recovery",
+            state.clone(),
+            RECOVERY_EVERY,
+            |s| async move { crate::payments::recovery::run_once(&s).await },
+        ),
+        spawn("expiry", state.clone(), EXPIRY_EVERY, |s| async move { crate::services::expiry::run_once(&s).await }),
+        spawn("maintenance", state.clone(), MAINTENANCE_EVERY, |s| async move {
+            crate::services::maintenance::run_once(&s).await
+        }),
+    ];
     let app = app_with_state(state);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -201,8 +217,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             Ok(())
         }
     };
-    reconciler.abort();
-    expiry.abort();
+    for w in workers {
+        w.abort();
+    }
     result
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use compute_core::auth::WalletAuth;
-use compute_core::billing::{Billing, BookBilling, PriceBooks};
+use compute_core::billing::{Billing, BookBilling, MarginBilling, PriceBooks};
 use compute_core::payment::Payment;
 use compute_core::provider::{ProviderHandle, ProviderId};
 use compute_store::Store;
@@ -31,6 +31,8 @@ struct Inner {
     credits: Arc<dyn Payment>,
     routes: Vec<Arc<RouteSpec>>,
     catalogs: CatalogCache,
+    instance_id: String,
+    tenancy_secret: tokio::sync::OnceCell<compute_core::http::SecretString>,
 }
 
 impl AppState {
@@ -60,6 +62,8 @@ impl AppState {
                 credits,
                 routes,
                 catalogs: CatalogCache::default(),
+                instance_id: uuid::Uuid::new_v4().to_string(),
+                tenancy_secret: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -77,6 +81,11 @@ impl AppState {
     /// Billing (price books plus margin).
     pub fn billing(&self) -> &dyn Billing {
         &self.inner.billing
+    }
+
+    /// The margin, rounding and minimum charge of prices sold at provider cost.
+    pub fn margin(&self) -> &MarginBilling {
+        &self.inner.billing.margin
     }
 
     /// The price books.
@@ -107,6 +116,28 @@ impl AppState {
     /// The route table.
     pub fn routes(&self) -> &[Arc<RouteSpec>] {
         &self.inner.routes
+    }
+
+    /// The secret tenant names derive from: `[tenancy] secret`, or the one kept in the
+    /// database (generated on first use, the same for every replica).
+    ///
+    /// # Errors
+    /// Database errors reading it.
+    pub async fn tenancy_secret(&self) -> compute_core::Result<&compute_core::http::SecretString> {
+        self.inner
+            .tenancy_secret
+            .get_or_try_init(|| async {
+                match &self.inner.config.tenancy.secret {
+                    Some(s) => Ok(s.clone()),
+                    None => self.inner.store.server_secret(crate::services::tenancy::SECRET_NAME).await,
+                }
+            })
+            .await
+    }
+
+    /// This process's id (the holder of its leases).
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance_id
     }
 
     /// Provider catalogs, cached.

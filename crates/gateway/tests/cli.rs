@@ -42,6 +42,28 @@ fn config_check_accepts_defaults_and_redacts_secrets() {
 }
 
 #[test]
+fn config_check_never_prints_rpc_urls() {
+    // RPC URLs usually carry a provider key in their path.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &path,
+        "[payments.tempo]\nrpc_url = \"https://tempo.rpc.example/v2/KEY-tempo-0123456789\"\nchain_id = 4217\n\
+         recipient = \"0x00000000000000000000000000000000000000aa\"\nsecret_key = \"0123456789abcdef0123456789abcdef01\"\n\
+         [[payments.evm]]\nchain_id = 84532\nrpc_url = \"https://base.rpc.example/v2/KEY-base-0123456789\"\n\
+         pay_to = \"0x00000000000000000000000000000000000000aa\"\n\
+         signer_key = \"0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97\"\n",
+    )
+    .unwrap();
+    let out = gateway(dir.path()).args(["--config", path.to_str().unwrap(), "config", "check"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    for secret in ["KEY-tempo-0123456789", "KEY-base-0123456789", "0123456789abcdef0123456789abcdef01", "dbda1821b8"] {
+        assert!(!err.contains(secret), "config check printed {secret}:\n{err}");
+    }
+}
+
+#[test]
 fn a_provider_without_its_crate_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.toml");

@@ -29,7 +29,7 @@ pub use repo::credits::{LedgerEntry, NewCredit};
 pub use repo::idempotency::{IdempotencyStart, StoredResponse};
 pub use repo::kinds::{ResourceKind, ResourceState};
 pub use repo::payments::{NewPayment, PaymentRecord, PaymentStatus};
-pub use repo::resources::{NewResource, ResourceRecord, ResourceUpdate};
+pub use repo::resources::{DueCursor, DueQuery, NewResource, ResourceRecord, ResourceUpdate};
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

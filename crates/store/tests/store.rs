@@ -10,8 +10,8 @@ use compute_core::payment::{RailInfo, Verified};
 use compute_core::provider::ProviderId;
 use compute_core::{ErrorKind, TokenAmount, Usd, WalletAddress};
 use compute_store::{
-    IdempotencyStart, NewCredit, NewPayment, NewResource, PaymentStatus, ResourceKind, ResourceState, ResourceUpdate,
-    Store, StoredResponse,
+    DueCursor, DueQuery, IdempotencyStart, NewCredit, NewPayment, NewResource, PaymentStatus, ResourceKind,
+    ResourceState, ResourceUpdate, Store, StoredResponse,
 };
 
 fn wallet(n: u8) -> WalletAddress {
@@ -35,6 +35,7 @@ fn machine(owner: WalletAddress, name: &str) -> NewResource {
         spec: serde_json::json!({"image": "ubuntu:latest"}),
         price: usd("0.11"),
         paid_until: Some(Utc::now() + Duration::minutes(10)),
+        payment_id: None,
     }
 }
 
@@ -52,6 +53,7 @@ fn verified(fingerprint: &str, payer: WalletAddress) -> Verified {
         fingerprint: fingerprint.into(),
         challenge_id: Some("ch_1".into()),
         settlement: serde_json::json!({}),
+        valid_until: None,
     }
 }
 
@@ -82,9 +84,16 @@ async fn resources_are_scoped_to_their_owner(db: &TestDb) {
     dup.provider_id = Some("e286de4f711e86".into());
     assert_eq!(s.insert_resource(dup).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
 
-    let due = s.resources_due(Utc::now() + Duration::minutes(11), &[ResourceState::Running], 10).await.unwrap();
+    let (kinds, states) = ([ResourceKind::Machine], [ResourceState::Running]);
+    let later = DueQuery { kinds: &kinds, states: &states, at: Utc::now() + Duration::minutes(11) };
+    let due = s.resources_due(&later, None, 10).await.unwrap();
     assert_eq!(due.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), vec![r.id.clone()]);
-    assert!(s.resources_due(Utc::now(), &[ResourceState::Running], 10).await.unwrap().is_empty());
+    let cursor = DueCursor::after(&due[0]).unwrap();
+    assert!(s.resources_due(&later, Some(&cursor), 10).await.unwrap().is_empty(), "the cursor is past the only row");
+    let now = DueQuery { at: Utc::now(), ..later };
+    assert!(s.resources_due(&now, None, 10).await.unwrap().is_empty());
+    let volumes = DueQuery { kinds: &[ResourceKind::Volume], ..later };
+    assert!(s.resources_due(&volumes, None, 10).await.unwrap().is_empty(), "another kind");
 
     s.update_resource(&r.id, ResourceUpdate::state(ResourceState::Destroyed)).await.unwrap();
     assert!(s.list_resources(&alice, ResourceKind::Machine).await.unwrap().is_empty());
@@ -93,13 +102,21 @@ async fn resources_are_scoped_to_their_owner(db: &TestDb) {
 async fn a_credential_fingerprint_is_recorded_once(db: &TestDb) {
     let s = &db.store;
     let p = s
-        .record_payment(NewPayment { verified: verified("fp-1", wallet(1)), route: "POST /api/machines".into() })
+        .record_payment(NewPayment {
+            verified: verified("fp-1", wallet(1)),
+            route: "POST /api/machines".into(),
+            idempotency: None,
+        })
         .await
         .unwrap();
     assert_eq!(p.status, PaymentStatus::Verified);
     assert_eq!(p.amount.base_units, 110_000);
     let again = s
-        .record_payment(NewPayment { verified: verified("fp-1", wallet(3)), route: "POST /api/machines".into() })
+        .record_payment(NewPayment {
+            verified: verified("fp-1", wallet(3)),
+            route: "POST /api/machines".into(),
+            idempotency: None,
+        })
         .await;
     assert_eq!(again.unwrap_err().kind(), ErrorKind::AlreadyExists);
 
@@ -107,7 +124,13 @@ async fn a_credential_fingerprint_is_recorded_once(db: &TestDb) {
     let tasks = (0..50).map(|_| {
         let store = store.clone();
         tokio::spawn(async move {
-            store.record_payment(NewPayment { verified: verified("fp-race", wallet(1)), route: "r".into() }).await
+            store
+                .record_payment(NewPayment {
+                    verified: verified("fp-race", wallet(1)),
+                    route: "r".into(),
+                    idempotency: None,
+                })
+                .await
         })
     });
     let results = futures::future::join_all(tasks).await;
@@ -116,7 +139,7 @@ async fn a_credential_fingerprint_is_recorded_once(db: &TestDb) {
 
     let p = s.set_payment_status(&p.id, PaymentStatus::Unknown, Some("0xabc")).await.unwrap();
     assert_eq!((p.status, p.tx_reference.as_deref()), (PaymentStatus::Unknown, Some("0xabc")));
-    assert_eq!(s.payments_with_status(PaymentStatus::Unknown).await.unwrap().len(), 1);
+    assert_eq!(s.payments_with_status(PaymentStatus::Unknown, 100).await.unwrap().len(), 1);
     // Compare-and-set: of 10 concurrent transitions unknown → refunded, one wins.
     let store = Arc::new(s.clone());
     let tasks = (0..10).map(|_| {
@@ -127,7 +150,7 @@ async fn a_credential_fingerprint_is_recorded_once(db: &TestDb) {
     });
     let wins = futures::future::join_all(tasks).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
     assert_eq!(wins, 1);
-    assert!(s.payments_with_status(PaymentStatus::Unknown).await.unwrap().is_empty());
+    assert!(s.payments_with_status(PaymentStatus::Unknown, 100).await.unwrap().is_empty());
     assert_eq!(s.payment_by_fingerprint("fp-1").await.unwrap().unwrap().id, p.id);
     assert!(s.payment_by_fingerprint("nope").await.unwrap().is_none());
 }
@@ -166,27 +189,27 @@ async fn the_credit_ledger_never_overdraws(db: &TestDb) {
 async fn idempotency_keys_replay_or_conflict(db: &TestDb) {
     let s = &db.store;
     let exp = Utc::now() + Duration::hours(24);
-    assert_eq!(s.start_idempotent("w1", "k1", "fp-a", exp).await.unwrap(), IdempotencyStart::Started);
-    assert_eq!(s.start_idempotent("w1", "k1", "fp-a", exp).await.unwrap(), IdempotencyStart::InProgress);
-    assert_eq!(s.start_idempotent("w1", "k1", "fp-b", exp).await.unwrap(), IdempotencyStart::Mismatch);
+    assert_eq!(s.start_idempotent("w1", "k1", "fp-a", None, exp).await.unwrap(), IdempotencyStart::Started);
+    assert_eq!(s.start_idempotent("w1", "k1", "fp-a", None, exp).await.unwrap(), IdempotencyStart::InProgress);
+    assert_eq!(s.start_idempotent("w1", "k1", "fp-b", None, exp).await.unwrap(), IdempotencyStart::Mismatch);
     // Other scope, same key: independent.
-    assert_eq!(s.start_idempotent("w2", "k1", "fp-b", exp).await.unwrap(), IdempotencyStart::Started);
+    assert_eq!(s.start_idempotent("w2", "k1", "fp-b", None, exp).await.unwrap(), IdempotencyStart::Started);
     let resp = StoredResponse {
         status: 201,
         headers: vec![("payment-receipt".into(), "abc".into())],
         body: b"{\"id\":1}".to_vec(),
     };
     s.complete_idempotent("w1", "k1", &resp).await.unwrap();
-    assert_eq!(s.start_idempotent("w1", "k1", "fp-a", exp).await.unwrap(), IdempotencyStart::Completed(resp));
+    assert_eq!(s.start_idempotent("w1", "k1", "fp-a", None, exp).await.unwrap(), IdempotencyStart::Completed(resp));
     // Release only drops unfinished keys.
     s.release_idempotent("w1", "k1").await.unwrap();
-    assert!(matches!(s.start_idempotent("w1", "k1", "fp-a", exp).await.unwrap(), IdempotencyStart::Completed(_)));
+    assert!(matches!(s.start_idempotent("w1", "k1", "fp-a", None, exp).await.unwrap(), IdempotencyStart::Completed(_)));
     s.release_idempotent("w2", "k1").await.unwrap();
-    assert_eq!(s.start_idempotent("w2", "k1", "fp-c", exp).await.unwrap(), IdempotencyStart::Started);
+    assert_eq!(s.start_idempotent("w2", "k1", "fp-c", None, exp).await.unwrap(), IdempotencyStart::Started);
     // Expired keys are taken over.
     let past = Utc::now() - Duration::seconds(1);
-    assert_eq!(s.start_idempotent("w3", "k", "fp-a", past).await.unwrap(), IdempotencyStart::Started);
-    assert_eq!(s.start_idempotent("w3", "k", "fp-b", exp).await.unwrap(), IdempotencyStart::Started);
+    assert_eq!(s.start_idempotent("w3", "k", "fp-a", None, past).await.unwrap(), IdempotencyStart::Started);
+    assert_eq!(s.start_idempotent("w3", "k", "fp-b", None, exp).await.unwrap(), IdempotencyStart::Started);
 }
 
 async fn replay_markers_are_claimed_once_across_processes(db: &TestDb) {
@@ -228,7 +251,7 @@ async fn api_keys_are_hashed_and_revocable(db: &TestDb) {
     use compute_core::http::{ExposeSecret, SecretString};
     let s = &db.store;
     let owner = wallet(9);
-    let created = s.create_api_key(&owner, "agent").await.unwrap();
+    let created = s.create_api_key(&owner, "agent", None).await.unwrap();
     assert!(created.key.expose_secret().starts_with(compute_store::KEY_PREFIX));
     assert!(!format!("{created:?}").contains(created.key.expose_secret()));
     assert_eq!(s.api_key_owner(&created.key).await.unwrap(), Some(owner.clone()));
@@ -258,8 +281,73 @@ async fn leases_are_held_once_until_released_or_expired(db: &TestDb) {
     assert_eq!(won, 1, "one of ten concurrent takers");
 }
 
+async fn a_transaction_reference_is_recorded_once(db: &TestDb) {
+    let s = &db.store;
+    let a = s
+        .record_payment(NewPayment { verified: verified("fp-a", wallet(3)), route: "GET /x".into(), idempotency: None })
+        .await
+        .unwrap();
+    let b = s
+        .record_payment(NewPayment { verified: verified("fp-b", wallet(3)), route: "GET /x".into(), idempotency: None })
+        .await
+        .unwrap();
+    s.set_payment_status(&a.id, PaymentStatus::Unknown, Some("0xtx")).await.unwrap();
+    // Two credentials for one on-chain transaction: the second cannot claim the same reference.
+    let e = s.set_payment_status(&b.id, PaymentStatus::Unknown, Some("0xtx")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+}
+
+async fn a_stored_answer_is_found_by_the_credential_that_paid_it(db: &TestDb) {
+    let s = &db.store;
+    let exp = Utc::now() + Duration::hours(1);
+    assert_eq!(s.start_idempotent("w1", "k", "fp", Some("cred-1"), exp).await.unwrap(), IdempotencyStart::Started);
+    assert_eq!(s.answer_for_credential("k", "cred-1").await.unwrap(), None, "in progress");
+    let resp = StoredResponse { status: 200, headers: vec![], body: b"{}".to_vec() };
+    s.complete_idempotent("w1", "k", &resp).await.unwrap();
+    assert_eq!(s.answer_for_credential("k", "cred-1").await.unwrap(), Some(resp));
+    assert_eq!(s.answer_for_credential("k", "cred-2").await.unwrap(), None, "another credential");
+    assert_eq!(s.answer_for_credential("other", "cred-1").await.unwrap(), None, "another key");
+}
+
+async fn api_keys_expire_and_server_secrets_are_shared(db: &TestDb) {
+    let s = &db.store;
+    let owner = wallet(7);
+    let old = s.create_api_key(&owner, "old", Some(Utc::now() - Duration::seconds(1))).await.unwrap();
+    let new = s.create_api_key(&owner, "new", Some(Utc::now() + Duration::hours(1))).await.unwrap();
+    assert_eq!(s.api_key_owner(&old.key).await.unwrap(), None, "an expired key");
+    assert_eq!(s.api_key_owner(&new.key).await.unwrap(), Some(owner.clone()));
+    assert_eq!(s.live_api_keys(&owner).await.unwrap(), 1);
+    use compute_core::http::ExposeSecret;
+    let a = s.server_secret("tenancy").await.unwrap();
+    let b = s.server_secret("tenancy").await.unwrap();
+    assert_eq!(a.expose_secret(), b.expose_secret());
+    assert_eq!(a.expose_secret().len(), 64);
+    assert_ne!(s.server_secret("other").await.unwrap().expose_secret(), a.expose_secret());
+}
+
+async fn resource_transitions_are_compare_and_set_on_paid_time(db: &TestDb) {
+    let s = &db.store;
+    let r = s.insert_resource(machine(wallet(2), "m-cas")).await.unwrap();
+    let r = s.update_resource(&r.id, ResourceUpdate::state(ResourceState::Running)).await.unwrap();
+    let t = r.paid_until;
+    // The owner paid for more time: a worker holding the old paid_until loses.
+    s.update_resource(&r.id, ResourceUpdate::default().paid_until(Utc::now() + Duration::hours(1))).await.unwrap();
+    assert!(!s.transition_resource(&r.id, t, &[ResourceState::Running], ResourceState::Stopped).await.unwrap());
+    let now = s.resource(&r.id).await.unwrap();
+    assert!(
+        s.transition_resource(&r.id, now.paid_until, &[ResourceState::Running], ResourceState::Stopped).await.unwrap()
+    );
+    assert!(
+        !s.transition_resource(&r.id, now.paid_until, &[ResourceState::Running], ResourceState::Stopped).await.unwrap()
+    );
+}
+
 on_both_backends!(
     migrations_are_idempotent,
+    a_stored_answer_is_found_by_the_credential_that_paid_it,
+    api_keys_expire_and_server_secrets_are_shared,
+    resource_transitions_are_compare_and_set_on_paid_time,
+    a_transaction_reference_is_recorded_once,
     leases_are_held_once_until_released_or_expired,
     resources_are_scoped_to_their_owner,
     a_credential_fingerprint_is_recorded_once,

@@ -87,12 +87,18 @@ impl World {
     }
 
     fn credential(&self, p: &ExactSvmPayment) -> Credential {
-        Credential::X402 { version: 2, payload: p.payload_v2(&self.accepted()) }
+        Credential::X402 { version: 2, payload: p.payload_v2(&resource(), &self.accepted()) }
     }
 
     async fn verify(&self, credential: &Credential) -> compute_core::Result<Verified> {
         self.rail.verify(credential, &charge()).await
     }
+}
+
+/// The `resource` of the 402 for [`charge`], as clients echo it.
+fn resource() -> serde_json::Value {
+    let c = charge();
+    serde_json::json!({"url": c.resource_url, "description": c.description, "mimeType": "application/json"})
 }
 
 fn reason(r: &compute_core::Result<Verified>) -> (ErrorKind, String) {
@@ -124,7 +130,7 @@ async fn a_valid_payment_settles_exactly_the_price_and_the_payer_needs_no_sol() 
     let id: Signature = reference.parse().unwrap();
     let landed = w.shim.state().with_chain(|c| c.status(&id).cloned()).unwrap();
     assert!(landed.err.is_none());
-    assert_eq!(w.rail.reconcile(reference).await.unwrap(), outcome);
+    assert_eq!(w.rail.reconcile(&verified, Some(reference)).await.unwrap(), outcome);
     let headers = w.rail.receipt_headers(&verified, reference);
     assert_eq!(headers[0].0, "PAYMENT-RESPONSE");
     let receipt = decode_header(&headers[0].1).unwrap();
@@ -160,7 +166,7 @@ async fn a_replayed_transaction_is_refused_and_settles_nothing() {
     // The same transaction again, as sent and re-encoded inside other JSON.
     let again = w.verify(&credential).await;
     assert_eq!(reason(&again), (ErrorKind::PermissionDenied, "duplicate_settlement".into()));
-    let mut reencoded = p.payload_v2(&w.accepted());
+    let mut reencoded = p.payload_v2(&resource(), &w.accepted());
     reencoded["extensions"] = json!({});
     let again = w.verify(&Credential::X402 { version: 2, payload: reencoded }).await;
     assert_eq!(reason(&again), (ErrorKind::PermissionDenied, "duplicate_settlement".into()));
@@ -240,7 +246,7 @@ async fn tampered_and_misdirected_payments_are_refused_with_nothing_settled() {
     p.amount = 1;
     cases.push((
         "accepted.amount lowered to match",
-        Credential::X402 { version: 2, payload: p.payload_v2(&accepted) },
+        Credential::X402 { version: 2, payload: p.payload_v2(&resource(), &accepted) },
         "invalid_payment_requirements",
     ));
     let mut p = base();
@@ -257,7 +263,7 @@ async fn tampered_and_misdirected_payments_are_refused_with_nothing_settled() {
     accepted["network"] = json!("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp");
     cases.push((
         "mainnet in accepted",
-        Credential::X402 { version: 2, payload: p.payload_v2(&accepted) },
+        Credential::X402 { version: 2, payload: p.payload_v2(&resource(), &accepted) },
         "invalid_network",
     ));
     cases.push(("mainnet in v1", Credential::X402 { version: 1, payload: p.payload_v1("solana") }, "invalid_network"));
@@ -348,36 +354,36 @@ async fn an_unconfirmed_settlement_is_unknown_and_reconciled() {
     let verified = w.verify(&w.credential(&w.payment(w.payer(PRICE)))).await.unwrap();
     hold(true);
     let SettleOutcome::Unknown { reference } = w.rail.settle(&verified).await.unwrap() else { panic!("not unknown") };
-    assert_eq!(w.rail.reconcile(&reference).await.unwrap(), SettleOutcome::Unknown { reference: reference.clone() });
+    let unknown = SettleOutcome::Unknown { reference: reference.clone() };
+    assert_eq!(w.rail.reconcile(&verified, Some(&reference)).await.unwrap(), unknown);
     assert!(w.verify(&w.credential(&w.payment(w.payer(PRICE)))).await.is_ok(), "other payments still verify");
     assert_eq!(w.shim.state().with_chain(|c| c.release()), 1);
-    assert_eq!(w.rail.reconcile(&reference).await.unwrap(), SettleOutcome::Settled { reference: reference.clone() });
+    let settled = SettleOutcome::Settled { reference: reference.clone() };
+    assert_eq!(w.rail.reconcile(&verified, Some(&reference)).await.unwrap(), settled);
     assert_eq!(w.merchant_units(), PRICE);
 
     // Broadcast, dropped, blockhash expired: Unknown → Rejected.
     let verified = w.verify(&w.credential(&w.payment(w.payer(PRICE)))).await.unwrap();
     let SettleOutcome::Unknown { reference } = w.rail.settle(&verified).await.unwrap() else { panic!("not unknown") };
     let fresh = SolanaRail::new(config(&w.shim.url(), &w.merchant, &w.fee_payer)).unwrap();
-    assert_eq!(fresh.reconcile(&reference).await.unwrap(), SettleOutcome::Unknown { reference: reference.clone() });
+    let unknown = SettleOutcome::Unknown { reference: reference.clone() };
+    assert_eq!(fresh.reconcile(&verified, Some(&reference)).await.unwrap(), unknown);
     w.shim.state().with_chain(|c| {
         c.drop_held();
         c.expire_blockhash();
     });
     hold(false);
     let rejected = SettleOutcome::Rejected { reason: "transaction_failed".into() };
-    assert_eq!(w.rail.reconcile(&reference).await.unwrap(), rejected, "this process remembers the blockhash");
+    assert_eq!(w.rail.reconcile(&verified, Some(&reference)).await.unwrap(), rejected, "this process");
     assert_eq!(
-        fresh.reconcile_settlement(&reference, &verified).await.unwrap(),
+        fresh.reconcile(&verified, Some(&reference)).await.unwrap(),
         rejected,
-        "the verified payment carries it"
+        "another process: the verified payment carries the blockhash"
     );
-    assert_eq!(
-        fresh.reconcile(&reference).await.unwrap(),
-        SettleOutcome::Unknown { reference: reference.clone() },
-        "without it"
-    );
+    assert_eq!(fresh.reconcile(&verified, None).await.unwrap(), rejected, "no recorded reference: its own signature");
     assert_eq!(w.merchant_units(), PRICE);
-    assert_eq!(w.rail.reconcile("not a signature").await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    let e = w.rail.reconcile(&verified, Some("not a signature")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
 
 #[tokio::test]
@@ -389,7 +395,10 @@ async fn a_missing_merchant_account_is_reported_not_charged() {
     let Offer::X402 { v2, .. } = rail.offers(&charge()).unwrap().remove(0) else { panic!() };
     let blockhash = w.shim.state().with_chain(|c| c.latest_blockhash().0);
     let p = ExactSvmPayment::for_requirements(w.payer(PRICE), &v2, 6, blockhash);
-    let e = rail.verify(&Credential::X402 { version: 2, payload: p.payload_v2(&v2) }, &charge()).await.unwrap_err();
+    let e = rail
+        .verify(&Credential::X402 { version: 2, payload: p.payload_v2(&resource(), &v2) }, &charge())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.message().contains("merchant"), "{e}");
     w.shim.state().with_chain(|c| c.fund(&merchant, 0)).unwrap();

@@ -87,6 +87,10 @@ pub struct MeteredItem {
     /// Smallest charge of one purchase, USD (SiloVPS: `0.01`).
     #[serde(default)]
     pub minimum_usd: Option<Usd>,
+    /// A published one-off fee charged with a cost-plus-margin rate (TinyCompute's $0.05 volume
+    /// create fee), USD.
+    #[serde(default)]
+    pub setup_usd: Option<Usd>,
     /// Whether a size neither listed nor covered by the guest rule is sold at provider cost
     /// plus the configured margin.
     #[serde(default)]
@@ -265,7 +269,11 @@ impl BookBilling {
         }
         match cost {
             Some(cost) if item.cost_plus_margin => {
-                Ok((self.margin.marked_up(cost.setup.as_decimal())?, self.margin.sale_rate(&cost.rate, item.unit)?))
+                let setup = match item.setup_usd {
+                    Some(fee) => fee,
+                    None => self.margin.marked_up(cost.setup.as_decimal())?,
+                };
+                Ok((setup, self.margin.sale_rate(&cost.rate, item.unit)?))
             }
             _ => Err(Error::new(ErrorKind::InvalidInput, format!("size {size:?} is not sold here"))),
         }
@@ -279,13 +287,17 @@ impl Billing for BookBilling {
                 let price = self.books.fixed(book, item)?;
                 Ok(Quote { setup_fee: price, rate: None, periods: 0, total: price.max(self.margin.minimum_charge) })
             }
-            QuoteRequest::ListedMetered { book, item, size, units, setup, cost } => {
+            QuoteRequest::ListedMetered { book, item, size, units, quantity, setup, cost } => {
                 let metered = self.books.metered(book, item)?;
                 let units = metered.units(Some(*units), "the duration")?;
                 let (setup_fee, rate) = self.size_price(metered, size, cost.as_ref())?;
                 let setup_fee = if *setup { setup_fee } else { Usd::ZERO };
-                // rate × units, with units in `metered.unit` and the rate per `rate.per`: exact.
-                let running = rate.amount.as_decimal() * Decimal::from(units) * Decimal::from(metered.unit.minutes())
+                // rate × quantity × units, with units in `metered.unit` and the rate per
+                // `rate.per`: exact.
+                let running = rate.amount.as_decimal()
+                    * Decimal::from(*quantity)
+                    * Decimal::from(units)
+                    * Decimal::from(metered.unit.minutes())
                     / Decimal::from(rate.per.minutes());
                 let total = Usd::new(setup_fee.as_decimal() + running)?
                     .round_up_to_scale(self.margin.price_scale)
@@ -364,6 +376,7 @@ per = "hour"
             item: if size.starts_with("s-") || size == "small" { "server" } else { "m" }.into(),
             size: size.into(),
             units,
+            quantity: 1,
             setup,
             cost,
         })

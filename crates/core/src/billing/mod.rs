@@ -64,6 +64,9 @@ pub enum QuoteRequest {
         size: String,
         /// How many of the item's units are bought.
         units: u64,
+        /// How many of the size are bought (1 for a machine, the **GB** of a volume): the rate
+        /// is multiplied by it, the setup fee is not.
+        quantity: u64,
         /// Whether the one-off setup fee is charged (create: yes; start of a stopped machine: no).
         setup: bool,
         /// Provider cost of the size, for books that sell unlisted sizes at cost plus margin.

@@ -18,6 +18,10 @@ pub struct Catalog {
     pub default_region: Option<String>,
     /// The largest machine and volume offered.
     pub limits: Limits,
+    /// Provider cost of volume storage, per **GB**, when the provider sells volumes.
+    pub storage_per_gb: Option<ProviderCost>,
+    /// Provider cost of a dedicated public IPv4, when the provider sells them.
+    pub dedicated_ipv4: Option<ProviderCost>,
 }
 
 impl Catalog {
@@ -82,16 +86,19 @@ pub enum RatePeriod {
     Minute,
     /// Per hour (60 minutes).
     Hour,
+    /// Per day (1 440 minutes).
+    Day,
     /// Per month, counted as 730 hours (43 800 minutes) as DigitalOcean and Vultr do.
     Month,
 }
 
 impl RatePeriod {
-    /// `minute`, `hour` or `month`.
+    /// `minute`, `hour`, `day` or `month`.
     pub fn as_str(&self) -> &'static str {
         match self {
             RatePeriod::Minute => "minute",
             RatePeriod::Hour => "hour",
+            RatePeriod::Day => "day",
             RatePeriod::Month => "month",
         }
     }
@@ -101,6 +108,7 @@ impl RatePeriod {
         match self {
             RatePeriod::Minute => 1,
             RatePeriod::Hour => 60,
+            RatePeriod::Day => 1_440,
             RatePeriod::Month => 43_800,
         }
     }

@@ -21,6 +21,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod policy;
+
+pub use policy::{ExpiryConfig, LimitsConfig};
+
 /// Prefix of configuration environment variables.
 pub const ENV_PREFIX: &str = "COMPUTE_GATEWAY_";
 
@@ -36,6 +40,12 @@ pub struct Config {
     pub pricing: PricingConfig,
     /// Wallet authentication on free calls.
     pub auth: AuthConfig,
+    /// Tenant naming.
+    pub tenancy: TenancyConfig,
+    /// What happens when paid time runs out.
+    pub expiry: ExpiryConfig,
+    /// Per-wallet caps.
+    pub limits: LimitsConfig,
     /// `[providers.<id>]`: a present section enables the provider; each provider crate parses
     /// its own section (the Fly crate's `FlyConfig`, …).
     pub providers: Sections,
@@ -78,6 +88,15 @@ impl Sections {
     }
 }
 
+/// `[tenancy]`: how tenant names (Fly app names, DigitalOcean tags) are derived.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenancyConfig {
+    /// The HMAC key tenant names derive from, the same on every replica (default: a key the
+    /// gateway generates once and keeps in its database). Changing it renames every tenant.
+    pub secret: Option<SecretString>,
+}
+
 /// `[auth]`: wallet authentication without payment.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -85,11 +104,13 @@ pub struct AuthConfig {
     /// How far x402Compute `X-Auth-Timestamp`s may be from the server clock, in **seconds**
     /// (default 60); each nonce is single-use within twice this window.
     pub signed_header_window_secs: u64,
+    /// Most live API keys one wallet may hold (default 10).
+    pub max_api_keys_per_wallet: usize,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { signed_header_window_secs: 60 }
+        AuthConfig { signed_header_window_secs: 60, max_api_keys_per_wallet: 10 }
     }
 }
 
@@ -104,7 +125,8 @@ pub struct ServerConfig {
     pub public_url: Option<Url>,
     /// Folder for the SQLite database and other state (default `./data`).
     pub data_dir: PathBuf,
-    /// Per-request timeout in **seconds** (default 60).
+    /// Per-request timeout in **seconds** (default 120). Paid operations that wait (`exec`,
+    /// `wait`) may last this minus [`SETTLEMENT_ALLOWANCE_SECS`].
     pub request_timeout_secs: u64,
     /// Largest accepted request body in **bytes** (default 1 MiB).
     pub body_limit_bytes: usize,
@@ -118,14 +140,24 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8402)),
             public_url: None,
             data_dir: PathBuf::from("data"),
-            request_timeout_secs: 60,
+            request_timeout_secs: 120,
             body_limit_bytes: 1024 * 1024,
             shutdown_grace_secs: 30,
         }
     }
 }
 
+/// Seconds of a request's timeout kept for verification and settlement (the EVM rail may wait
+/// 45 s for a receipt), so a paid operation never outlives the request that paid for it.
+pub const SETTLEMENT_ALLOWANCE_SECS: u64 = 50;
+
 impl ServerConfig {
+    /// How long a paid operation may wait, in **seconds**: the request timeout minus
+    /// [`SETTLEMENT_ALLOWANCE_SECS`].
+    pub fn operation_budget_secs(&self) -> u64 {
+        self.request_timeout_secs.saturating_sub(SETTLEMENT_ALLOWANCE_SECS)
+    }
+
     /// The public base URL without a trailing slash.
     pub fn public_base(&self) -> String {
         match &self.public_url {
@@ -208,6 +240,19 @@ impl Config {
             }
             fig = fig.merge(Toml::file_exact(path));
         }
+        Self::extract(fig, env)
+    }
+
+    /// As [`Config::load_from`] with the TOML given as text (tests, fuzzing).
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn load_from_str(toml: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let fig = Figment::from(Serialized::defaults(Defaults::default())).merge(Toml::string(toml));
+        Self::extract(fig, env)
+    }
+
+    fn extract(mut fig: Figment, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
         let vars: Vec<(String, String)> = env.into_iter().collect();
         for (k, v) in &vars {
             if let Some(rest) = k.strip_prefix(ENV_PREFIX) {

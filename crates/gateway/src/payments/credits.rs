@@ -5,7 +5,7 @@
 //! and a failed action is credited back like any other payment.
 
 use async_trait::async_trait;
-use compute_core::payment::{Charge, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
+use compute_core::payment::{Charge, Claim, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
 use compute_core::{Error, ErrorKind, Result, TokenAmount, Usd, WalletAddress};
 use compute_store::{LedgerEntry, NewCredit, Store};
 
@@ -85,6 +85,11 @@ impl Payment for CreditsRail {
         matches!(credential, Credential::Credits { .. })
     }
 
+    /// A credits credential carries an already authenticated wallet and no amount.
+    fn claims(&self, _: &Credential) -> Option<Claim> {
+        None
+    }
+
     async fn verify(&self, credential: &Credential, charge: &Charge) -> Result<Verified> {
         let Credential::Credits { wallet } = credential else {
             return Err(Error::new(ErrorKind::InvalidInput, "not a credits credential"));
@@ -102,6 +107,7 @@ impl Payment for CreditsRail {
             fingerprint: format!("credits:{wallet}:{}", uuid::Uuid::new_v4()),
             challenge_id: None,
             settlement: serde_json::json!({"route": charge.route}),
+            valid_until: None,
         })
     }
 
@@ -125,9 +131,13 @@ impl Payment for CreditsRail {
         }
     }
 
-    /// A ledger spend is never in doubt.
-    async fn reconcile(&self, reference: &str) -> Result<SettleOutcome> {
-        Ok(SettleOutcome::Settled { reference: reference.to_owned() })
+    /// A ledger spend is never in doubt: a recorded one is settled; one never recorded (a crash
+    /// between the spend's verification and the ledger) moved nothing.
+    async fn reconcile(&self, _: &Verified, reference: Option<&str>) -> Result<SettleOutcome> {
+        Ok(match reference {
+            Some(r) => SettleOutcome::Settled { reference: r.to_owned() },
+            None => SettleOutcome::Rejected { reason: "the spend was never taken from the ledger".into() },
+        })
     }
 
     fn receipt_headers(&self, _: &Verified, reference: &str) -> Vec<(String, String)> {

@@ -1,36 +1,42 @@
-//! The paid-request flow: validate and price (done by the caller) → 402 → verify → settle →
-//! act → respond with the receipt header.
+//! The paid-request flow up to settlement: the price → 402 → verify → the checks that need
+//! the verified payer → the idempotency key; then [`super::delivery`] records, settles and
+//! acts in a task the request cannot cancel.
 //!
-//! - The payer is the rail's **verified** payer; it owns what the action creates.
+//! - The payer is the rail's **verified** payer; it owns what the action creates. A credential
+//!   that names another payer than the one that signed is refused.
+//! - Nothing about another wallet's resource shows before payment: a route priced by the
+//!   payer's own resource ([`Pricing::ForPayer`]) is priced only for a verified wallet, and the
+//!   ownership checks run after verification and **before** settlement, so an unknown id and
+//!   another wallet's id get the same answers and neither is charged.
 //! - `Idempotency-Key` (or x402 `payment-identifier`), scoped to the payer: the same key and
-//!   request returns the stored response without a second charge; the same key with another
-//!   request is a 409.
-//! - A credential is recorded before settlement under a UNIQUE fingerprint: of any number of
-//!   concurrent or sequential uses, in any number of gateway processes, one settles and acts;
-//!   the others get 403 `verification-failed` without a new challenge.
-//! - A settlement whose outcome is unknown is recorded with its transaction reference and
-//!   answered `202` pending (never a fresh 402); the reconciler finishes it.
-//! - If the action fails after settlement, the full amount is credited to the payer's balance
-//!   and the error says so, with the balance.
-//! - The action runs in its own task, so a client disconnect or the request timeout cannot
-//!   cancel it half-way after the money moved.
+//!   request returns the stored response without a second charge, and a client resending a
+//!   settled payment under its key gets its original answer; the same key with another request
+//!   is a 409.
+//! - A payment is recorded under a UNIQUE fingerprint derived from the payment itself, and its
+//!   on-chain reference is UNIQUE too: of any number of uses, in any number of processes, one
+//!   settles and acts; the others get 403 `verification-failed` without a new challenge.
+//! - A settlement whose outcome is unknown answers `202` pending (never a fresh 402); the
+//!   reconciler finishes it. A failed action credits the payer's balance, visibly.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use compute_core::billing::Quote;
-use compute_core::payment::{Charge, Credential, SettleOutcome, Verified};
-use compute_core::{Error, ErrorKind, Usd, WalletAddress};
-use compute_store::{IdempotencyStart, NewPayment, PaymentStatus, StoredResponse};
-use serde_json::{Value, json};
+use compute_core::payment::{Charge, Credential, Payment, Verified};
+use compute_core::{Usd, WalletAddress};
+use compute_store::IdempotencyStart;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::challenge::{MPP_PROBLEMS, payment_required};
+use super::answers::{respond, verify_failure};
+use super::challenge::payment_required;
 use super::credential;
-use super::credits::credit_back;
-use crate::problem::{PROBLEM_JSON, Problem};
+use super::delivery::{Settlement, settle_and_deliver};
+use crate::problem::Problem;
 use crate::routes::Call;
 use crate::state::AppState;
 
@@ -51,10 +57,42 @@ pub struct Payer {
 /// What an action returns: a status and a JSON body, or a problem (which triggers a refund).
 pub type ActResult = Result<(StatusCode, Value), Problem>;
 
+/// A future that checks or prices something for a verified wallet.
+pub type ForWallet<T> =
+    Arc<dyn Fn(WalletAddress) -> Pin<Box<dyn Future<Output = Result<T, Problem>> + Send>> + Send + Sync>;
+
+/// How a paid request is priced.
+#[derive(Clone)]
+pub enum Pricing {
+    /// One price for every caller.
+    Fixed(Quote),
+    /// A price that depends on the caller's own resource (the size of its machine): computed
+    /// only for a verified wallet; a 404 there (an unknown or another wallet's id) charges
+    /// nothing.
+    ForPayer(ForWallet<Quote>),
+}
+
+/// A paid request's terms: its pricing and the check the verified payer must pass before
+/// anything is settled (e.g. "owns this machine"; a 404 there charges nothing).
+#[derive(Clone)]
+pub struct Terms {
+    /// The pricing.
+    pub pricing: Pricing,
+    /// The check, if any.
+    pub check: Option<ForWallet<()>>,
+}
+
+impl Terms {
+    /// One price, no check.
+    pub fn fixed(quote: Quote) -> Self {
+        Terms { pricing: Pricing::Fixed(quote), check: None }
+    }
+}
+
 /// The charge `call` is asked to pay for `quote`.
-pub fn charge_for(call: &Call, quote: &Quote) -> Charge {
+pub fn charge_for(call: &Call, amount: Usd) -> Charge {
     Charge {
-        amount: quote.total,
+        amount,
         route: call.spec.route(),
         resource_url: call.resource_url(),
         description: call.spec.summary.to_owned(),
@@ -62,122 +100,183 @@ pub fn charge_for(call: &Call, quote: &Quote) -> Charge {
     }
 }
 
-/// The credential of `call` and the rail that takes it, or the response to send instead (a
-/// 402 when there is none or no rail takes it; the wallet-auth answer for credits).
-async fn credential_and_rail(
-    call: &Call,
-    charge: &Charge,
-) -> Result<(Credential, std::sync::Arc<dyn compute_core::payment::Payment>), Response> {
+/// SHA-256 of the credential as sent: what finds a settled payment's stored answer.
+fn credential_digest(credential: &Credential) -> Option<String> {
+    let bytes = match credential {
+        Credential::Mpp { encoded } => encoded.clone().into_bytes(),
+        Credential::X402 { version, payload } => format!("{version}:{payload}").into_bytes(),
+        Credential::Credits { .. } => return None,
+        _ => return None,
+    };
+    Some(hex::encode(Sha256::digest(bytes)))
+}
+
+/// SHA-256 of method, path and body: what "the same request" means for an idempotency key.
+fn request_fingerprint(call: &Call) -> String {
+    let mut h = Sha256::new();
+    h.update(call.spec.method.as_str());
+    h.update(b" ");
+    h.update(call.path.as_bytes());
+    h.update(b"\n");
+    h.update(&call.body);
+    hex::encode(h.finalize())
+}
+
+/// A quote for a wallet the caller proved, through any wallet-authentication method.
+async fn quote_for_caller(call: &Call, price_for: &ForWallet<Quote>) -> Result<(WalletAddress, Quote), Response> {
+    let wallet = call.wallet().await?;
+    let quote = price_for(wallet.clone()).await.map_err(IntoResponse::into_response)?;
+    Ok((wallet, quote))
+}
+
+/// The credential, its rail and the charge to verify it against; or the response to send
+/// instead (the 402, the wallet-auth answer).
+async fn credential_and_charge(call: &Call, terms: &Terms) -> Result<(Credential, Arc<dyn Payment>, Charge), Response> {
     let rails = call.state.rails();
     if credential::wants_credits(&call.headers) {
-        let wallet = call.wallet().await?;
-        return Ok((Credential::Credits { wallet }, call.state.credits().clone()));
+        let (wallet, amount) = match &terms.pricing {
+            Pricing::Fixed(q) => (call.wallet().await?, q.total),
+            Pricing::ForPayer(price_for) => {
+                let (w, q) = quote_for_caller(call, price_for).await?;
+                (w, q.total)
+            }
+        };
+        return Ok((Credential::Credits { wallet }, call.state.credits().clone(), charge_for(call, amount)));
     }
     let found = credential::from_headers(&call.headers).map_err(IntoResponse::into_response)?;
-    let Some(credential) = found else {
-        return Err(payment_required(rails, charge, "payment-required", "Payment is required for this request.", &[]));
-    };
-    match rails.for_credential(&credential) {
-        Some(rail) => Ok((credential, rail.clone())),
-        None => Err(payment_required(
+    let claimed = found.as_ref().and_then(|c| rails.for_credential(c).map(|r| (c.clone(), r.clone())));
+    match (&terms.pricing, found, claimed) {
+        (Pricing::Fixed(q), None, _) => {
+            let charge = charge_for(call, q.total);
+            Err(payment_required(rails, &charge, "payment-required", "Payment is required for this request.", &[]))
+        }
+        (Pricing::Fixed(q), Some(_), None) => Err(payment_required(
             rails,
-            charge,
+            &charge_for(call, q.total),
             "method-unsupported",
             "No enabled payment rail accepts this credential.",
             &[],
         )),
+        (Pricing::Fixed(q), Some(_), Some((c, rail))) => Ok((c, rail, charge_for(call, q.total))),
+        // Priced by the payer's resource: a paying credential is verified against the amount
+        // of the challenge it answers, then re-priced for its verified payer (below).
+        (Pricing::ForPayer(_), Some(_), Some((c, rail))) => {
+            match rail.claims(&c).and_then(|claim| claim.amount).filter(|a| !a.is_zero()) {
+                Some(amount) => Ok((c, rail, charge_for(call, amount))),
+                None => Err(offer_for_caller(call, &terms.pricing).await),
+            }
+        }
+        (Pricing::ForPayer(_), _, _) => Err(offer_for_caller(call, &terms.pricing).await),
     }
 }
 
-/// Runs the whole flow for `call` priced at `quote`, calling `act` once the payment settled.
-pub async fn run<F, Fut>(call: &Call, quote: Quote, act: F) -> Response
+/// The 402 of a route priced by the payer's resource, for a caller who proves its wallet
+/// first (a zero-amount proof, signed headers, an API key); the wallet-auth answer otherwise.
+async fn offer_for_caller(call: &Call, pricing: &Pricing) -> Response {
+    let Pricing::ForPayer(price_for) = pricing else {
+        return Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response();
+    };
+    match quote_for_caller(call, price_for).await {
+        Ok((_, quote)) => {
+            let charge = charge_for(call, quote.total);
+            payment_required(
+                call.state.rails(),
+                &charge,
+                "payment-required",
+                "Payment is required for this request.",
+                &[],
+            )
+        }
+        Err(resp) => resp,
+    }
+}
+
+/// After verification: the claimed payer is the verified one, the price (for a route priced by
+/// the payer's resource) is the one the payment answers, and the route's check passes.
+async fn check_payer(
+    call: &Call,
+    terms: &Terms,
+    rail: &dyn Payment,
+    credential: &Credential,
+    verified: &Verified,
+) -> Result<(), Response> {
+    let refuse =
+        |amount, reason, detail| payment_required(call.state.rails(), &charge_for(call, amount), reason, detail, &[]);
+    let claimed = rail.claims(credential).and_then(|c| c.payer);
+    if claimed.is_some_and(|c| c != verified.payer) {
+        let detail = "the credential names another payer than the one that signed it";
+        return Err(refuse(verified.amount_usd, "invalid-payload", detail));
+    }
+    if let Pricing::ForPayer(price_for) = &terms.pricing {
+        let quote = price_for(verified.payer.clone()).await.map_err(IntoResponse::into_response)?;
+        if quote.total != verified.amount_usd {
+            return Err(refuse(quote.total, "invalid-challenge", "the price of this request changed"));
+        }
+    }
+    if let Some(check) = &terms.check {
+        check(verified.payer.clone()).await.map_err(IntoResponse::into_response)?;
+    }
+    Ok(())
+}
+
+/// Runs the whole flow for `call` under `terms`, calling `act` once the payment settled.
+pub async fn run<F, Fut>(call: &Call, terms: Terms, act: F) -> Response
 where
     F: FnOnce(Payer) -> Fut + Send + 'static,
     Fut: Future<Output = ActResult> + Send + 'static,
 {
     let state = &call.state;
-    let rails = state.rails();
-    if rails.all().is_empty() {
+    if state.rails().all().is_empty() {
         return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "No payment rail")
             .with_detail("no payment rail is enabled on this gateway, so paid routes cannot be served")
             .into_response();
     }
-    let charge = charge_for(call, &quote);
-    let (credential, rail) = match credential_and_rail(call, &charge).await {
+    let (credential, rail, charge) = match credential_and_charge(call, &terms).await {
         Ok(found) => found,
         Err(resp) => return resp,
-    };
-    let verified = match rail.verify(&credential, &charge).await {
-        Ok(v) => v,
-        Err(e) => return verify_failure(state, &charge, &e),
     };
     let key = match credential::idempotency_key(&call.headers, Some(&credential)) {
         Ok(k) => k,
         Err(p) => return p.into_response(),
     };
-    let scope = verified.payer.to_string();
-    if let Err(r) = begin_idempotent(state, &scope, key.as_deref(), call).await {
+    let digest = credential_digest(&credential);
+    // A client resending a payment that already settled under its key gets that answer.
+    if let (Some(k), Some(d)) = (&key, &digest) {
+        match state.store().answer_for_credential(k, d).await {
+            Ok(Some(stored)) => return respond(stored),
+            Ok(None) => {}
+            Err(e) => return Problem::from(e).into_response(),
+        }
+    }
+    let verified = match rail.verify(&credential, &charge).await {
+        Ok(v) => v,
+        Err(e) => return verify_failure(state, &charge, &e),
+    };
+    if let Err(resp) = check_payer(call, &terms, &*rail, &credential, &verified).await {
+        return resp;
+    }
+    let idempotency = key.map(|k| (verified.payer.to_string(), k));
+    if let Err(r) = begin_idempotent(state, idempotency.as_ref(), digest.as_deref(), call).await {
         return r;
     }
-    let release = |state: AppState| {
-        let (scope, key) = (scope.clone(), key.clone());
-        async move {
-            if let Some(k) = key
-                && let Err(e) = state.store().release_idempotent(&scope, &k).await
-            {
-                tracing::error!(error = %e, "could not release an idempotency key");
-            }
-        }
-    };
-    let payment = match state
-        .store()
-        .record_payment(NewPayment { verified: verified.clone(), route: charge.route.clone() })
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            release(state.clone()).await;
-            if e.kind() == ErrorKind::AlreadyExists {
-                return replayed("this payment credential was already used");
-            }
-            return Problem::from(e).into_response();
-        }
-    };
-    let reference = match rail.settle(&verified).await {
-        Ok(SettleOutcome::Settled { reference }) => reference,
-        Ok(SettleOutcome::Rejected { reason }) => {
-            mark(state, &payment.id, PaymentStatus::Rejected, None).await;
-            release(state.clone()).await;
-            let detail = format!("Settlement was rejected: {reason}");
-            return payment_required(rails, &charge, "verification-failed", &detail, &[]);
-        }
-        Ok(SettleOutcome::Unknown { reference }) => {
-            mark(state, &payment.id, PaymentStatus::Unknown, Some(&reference)).await;
-            let stored = pending(&reference, &verified);
-            complete(state, &scope, key.as_deref(), &stored).await;
-            return replay(stored);
-        }
-        Err(e) => {
-            mark(state, &payment.id, PaymentStatus::Rejected, None).await;
-            release(state.clone()).await;
-            return verify_failure(state, &charge, &e);
-        }
-    };
-    mark(state, &payment.id, PaymentStatus::Settled, Some(&reference)).await;
-    let payer = Payer { wallet: verified.payer.clone(), payment_id: payment.id.clone(), amount: verified.amount_usd };
-    let receipt = rail.receipt_headers(&verified, &reference);
-    deliver(state, scope, key, payer, receipt, act).await
+    let holder = state.instance_id().to_owned();
+    settle_and_deliver(Settlement { state: state.clone(), rail, verified, charge, idempotency, holder, act }).await
 }
 
 /// Reserves the idempotency key for this payer and request, or answers with what an earlier
 /// request with the same key did (the stored response, or 409).
-async fn begin_idempotent(state: &AppState, scope: &str, key: Option<&str>, call: &Call) -> Result<(), Response> {
-    let Some(k) = key else { return Ok(()) };
+async fn begin_idempotent(
+    state: &AppState,
+    idempotency: Option<&(String, String)>,
+    digest: Option<&str>,
+    call: &Call,
+) -> Result<(), Response> {
+    let Some((scope, k)) = idempotency else { return Ok(()) };
     let fingerprint = request_fingerprint(call);
     let expires = Utc::now() + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS);
-    match state.store().start_idempotent(scope, k, &fingerprint, expires).await {
+    match state.store().start_idempotent(scope, k, &fingerprint, digest, expires).await {
         Ok(IdempotencyStart::Started) => Ok(()),
-        Ok(IdempotencyStart::Completed(stored)) => Err(replay(stored)),
+        Ok(IdempotencyStart::Completed(stored)) => Err(respond(stored)),
         Ok(IdempotencyStart::InProgress) => {
             let mut r = Problem::new(StatusCode::CONFLICT, "conflict", "Request in progress")
                 .with_detail("a request with this Idempotency-Key is still being processed; retry shortly")
@@ -190,157 +289,4 @@ async fn begin_idempotent(state: &AppState, scope: &str, key: Option<&str>, call
             .into_response()),
         Err(e) => Err(Problem::from(e).into_response()),
     }
-}
-
-/// Runs the action once paid, in its own task; refunds on failure; stores the answer under
-/// the idempotency key.
-async fn deliver<F, Fut>(
-    state: &AppState,
-    scope: String,
-    key: Option<String>,
-    payer: Payer,
-    receipt: Vec<(String, String)>,
-    act: F,
-) -> Response
-where
-    F: FnOnce(Payer) -> Fut + Send + 'static,
-    Fut: Future<Output = ActResult> + Send + 'static,
-{
-    let task_state = state.clone();
-    let task = tokio::spawn(async move {
-        let stored = match act(payer.clone()).await {
-            Ok((status, body)) => stored_json(status, &body, receipt),
-            Err(problem) => refund(&task_state, &payer, problem).await,
-        };
-        complete(&task_state, &scope, key.as_deref(), &stored).await;
-        stored
-    });
-    match task.await {
-        Ok(stored) => replay(stored),
-        Err(e) => {
-            tracing::error!(error = %e, "paid action panicked");
-            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
-                .with_detail("the paid action failed unexpectedly; contact the operator with your payment receipt")
-                .into_response()
-        }
-    }
-}
-
-/// Maps a verify (or pre-broadcast settle) error to its response.
-fn verify_failure(state: &AppState, charge: &Charge, e: &Error) -> Response {
-    let reason = e.reason().unwrap_or("verification-failed");
-    match e.kind() {
-        ErrorKind::PaymentRequired => payment_required(state.rails(), charge, reason, e.message(), e.fields()),
-        ErrorKind::PermissionDenied => replayed(e.message()),
-        ErrorKind::InvalidInput => Problem::new(StatusCode::BAD_REQUEST, reason, "Malformed payment")
-            .with_detail(e.message().to_owned())
-            .into_response(),
-        _ => {
-            tracing::warn!(error = %e, "payment verification could not run");
-            Problem {
-                kind: format!("{MPP_PROBLEMS}internal-payment-error"),
-                ..Problem::from_status(StatusCode::SERVICE_UNAVAILABLE)
-            }
-            .with_detail("the payment could not be verified right now; nothing was charged, retry later")
-            .into_response()
-        }
-    }
-}
-
-/// 403 `verification-failed`, **without** a new challenge: paying again would not help.
-fn replayed(detail: &str) -> Response {
-    Problem { kind: format!("{MPP_PROBLEMS}verification-failed"), ..Problem::from_status(StatusCode::FORBIDDEN) }
-        .with_detail(detail.to_owned())
-        .into_response()
-}
-
-async fn mark(state: &AppState, id: &str, status: PaymentStatus, reference: Option<&str>) {
-    if let Err(e) = state.store().set_payment_status(id, status, reference).await {
-        tracing::error!(payment = id, %status, error = %e, "could not record a payment status");
-    }
-}
-
-async fn complete(state: &AppState, scope: &str, key: Option<&str>, stored: &StoredResponse) {
-    if let Some(k) = key
-        && let Err(e) = state.store().complete_idempotent(scope, k, stored).await
-    {
-        tracing::error!(error = %e, "could not store an idempotent response");
-    }
-}
-
-/// Credits the payer with the full amount after a failed action, and says so in the problem.
-async fn refund(state: &AppState, payer: &Payer, problem: Problem) -> StoredResponse {
-    let reason = "refund: paid action failed";
-    let problem = match credit_back(state.store(), &payer.wallet, payer.amount, reason, &payer.payment_id).await {
-        Ok(entry) => {
-            if let Err(e) = state
-                .store()
-                .transition_payment(&payer.payment_id, PaymentStatus::Settled, PaymentStatus::Refunded)
-                .await
-            {
-                tracing::error!(error = %e, "could not mark a refunded payment");
-            }
-            let detail = format!(
-                "{} The ${} you paid was credited to your balance, now ${}; spend it on any paid route with `X-Use-Credits: true` (balance: GET /compute/credits/balance).",
-                problem.detail.clone().unwrap_or_default(),
-                payer.amount,
-                entry.balance
-            );
-            problem
-                .with_detail(detail.trim_start().to_owned())
-                .with("refunded_usd", payer.amount.to_string())
-                .with("credit_balance_usd", entry.balance.to_string())
-                .with("payment_id", payer.payment_id.clone())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, payment = %payer.payment_id, "refund failed");
-            problem
-                .with("refund", "pending: the operator will credit this payment")
-                .with("payment_id", payer.payment_id.clone())
-        }
-    };
-    StoredResponse {
-        status: problem.status,
-        headers: vec![(header::CONTENT_TYPE.to_string(), PROBLEM_JSON.to_owned())],
-        body: serde_json::to_vec(&problem).unwrap_or_default(),
-    }
-}
-
-fn pending(reference: &str, verified: &Verified) -> StoredResponse {
-    let body = json!({
-        "status": "pending",
-        "reference": reference,
-        "rail": verified.rail.rail,
-        "detail": "The payment was broadcast but not confirmed yet. Nothing was delivered. If it settles, the amount is \
-                   credited to your balance (GET /compute/credits/balance; pay with `X-Use-Credits: true`); if it fails, nothing is charged.",
-    });
-    stored_json(StatusCode::ACCEPTED, &body, Vec::new())
-}
-
-fn stored_json(status: StatusCode, body: &Value, extra: Vec<(String, String)>) -> StoredResponse {
-    let mut headers = vec![(header::CONTENT_TYPE.to_string(), "application/json".to_owned())];
-    headers.extend(extra);
-    StoredResponse { status: status.as_u16(), headers, body: serde_json::to_vec(body).unwrap_or_default() }
-}
-
-/// Builds the HTTP response from a stored (or fresh) response.
-fn replay(stored: StoredResponse) -> Response {
-    let mut resp = (StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK), stored.body).into_response();
-    for (name, value) in stored.headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            resp.headers_mut().insert(n, v);
-        }
-    }
-    resp
-}
-
-/// SHA-256 of method, path and body: what "the same request" means for an idempotency key.
-fn request_fingerprint(call: &Call) -> String {
-    let mut h = Sha256::new();
-    h.update(call.spec.method.as_str());
-    h.update(b" ");
-    h.update(call.path.as_bytes());
-    h.update(b"\n");
-    h.update(&call.body);
-    hex::encode(h.finalize())
 }

@@ -1,15 +1,19 @@
 //! Payments in the gateway: the enabled rails ([`Rails`]), the 402 ([`challenge`]), reading
-//! credentials ([`credential`]), the paid-request flow ([`flow`]), the credit-balance rail
-//! ([`credits`]) and the reconciler of unknown settlements ([`reconcile`]).
+//! credentials ([`credential`]), the paid-request flow ([`flow`] up to settlement, [`delivery`]
+//! from record onwards), the credit-balance rail ([`credits`]), the reconciler of unknown
+//! settlements ([`reconcile`]) and the recovery of payments a crash interrupted ([`recovery`]).
 //!
 //! Every rail is a [`Payment`]: the on-chain rails come from the composition point, the credit
 //! rail is the gateway's own; the flow treats them alike.
 
+mod answers;
 pub mod challenge;
 pub mod credential;
 pub mod credits;
+pub mod delivery;
 pub mod flow;
 pub mod reconcile;
+pub mod recovery;
 
 use std::fmt;
 use std::sync::Arc;

@@ -14,9 +14,26 @@ use compute_core::provider::{ProviderCost, ProviderHandle};
 use serde::de::DeserializeOwned;
 
 use super::{PriceRule, RouteSpec};
-use crate::payments::flow::{self, ActResult, Payer};
+use crate::payments::flow::{self, ActResult, Payer, Terms};
 use crate::problem::Problem;
 use crate::state::AppState;
+
+/// A purchase of a metered item of the route's book.
+#[derive(Clone, Copy, Debug)]
+pub struct Metered<'a> {
+    /// The item.
+    pub item: &'a str,
+    /// Whether the setup fee is charged.
+    pub setup: bool,
+    /// The size key (or label, or `gb` for a per-GB item).
+    pub size: &'a str,
+    /// Units of time bought.
+    pub units: u64,
+    /// How many of the size (GB of a volume; 1 otherwise).
+    pub quantity: u64,
+    /// Provider cost of one of the size, for cost-plus-margin items.
+    pub cost: Option<ProviderCost>,
+}
 
 /// A request on its way through a route's handler.
 #[derive(Clone)]
@@ -87,6 +104,15 @@ impl Call {
                 format!("{} has no fixed price", self.spec.route()),
             )));
         };
+        self.fixed_quote_of(item)
+    }
+
+    /// The quote of fixed-price `item` of the route's book (a handler that picks the item
+    /// from the request, e.g. by IP kind).
+    ///
+    /// # Errors
+    /// 500 when the book has no such item.
+    pub fn fixed_quote_of(&self, item: &str) -> Result<Quote, Problem> {
         self.quote(&QuoteRequest::ListedFixed { book: self.spec.book.to_owned(), item: item.to_owned() })
     }
 
@@ -98,13 +124,23 @@ impl Call {
     /// 400 for a size or duration the book does not sell; 500 when the route is not metered.
     pub fn metered_quote(&self, size: &str, units: u64, cost: Option<ProviderCost>) -> Result<Quote, Problem> {
         let (item, setup) = self.metered_item()?;
+        self.quote_metered(&Metered { item, setup, size, units, quantity: 1, cost })
+    }
+
+    /// The quote of a metered item of the route's book (an item the handler picks, e.g. by
+    /// the request's IP kind).
+    ///
+    /// # Errors
+    /// 400 for a size or duration the book does not sell; 500 when the item is missing.
+    pub fn quote_metered(&self, m: &Metered<'_>) -> Result<Quote, Problem> {
         self.quote(&QuoteRequest::ListedMetered {
             book: self.spec.book.to_owned(),
-            item: item.to_owned(),
-            size: size.to_owned(),
-            units,
-            setup,
-            cost,
+            item: m.item.to_owned(),
+            size: m.size.to_owned(),
+            units: m.units,
+            quantity: m.quantity,
+            setup: m.setup,
+            cost: m.cost,
         })
     }
 
@@ -130,6 +166,14 @@ impl Call {
     /// 400 naming `field` when out of bounds.
     pub fn units(&self, requested: Option<u64>, field: &str) -> Result<u64, Problem> {
         let (item, _) = self.metered_item()?;
+        self.units_of(item, requested, field)
+    }
+
+    /// As [`Call::units`] for metered `item` of the route's book.
+    ///
+    /// # Errors
+    /// 400 naming `field` when out of bounds; 500 when the item is missing.
+    pub fn units_of(&self, item: &str, requested: Option<u64>, field: &str) -> Result<u64, Problem> {
         Ok(self.state.books().metered(self.spec.book, item)?.units(requested, field)?)
     }
 
@@ -139,6 +183,14 @@ impl Call {
     /// 500 when the route is not metered.
     pub fn paid_time(&self, units: u64) -> Result<std::time::Duration, Problem> {
         let (item, _) = self.metered_item()?;
+        self.paid_time_of(item, units)
+    }
+
+    /// As [`Call::paid_time`] for metered `item` of the route's book.
+    ///
+    /// # Errors
+    /// 500 when the item is missing.
+    pub fn paid_time_of(&self, item: &str, units: u64) -> Result<std::time::Duration, Problem> {
         let unit = self.state.books().metered(self.spec.book, item)?.unit;
         Ok(std::time::Duration::from_secs(unit.minutes().saturating_mul(units).saturating_mul(60)))
     }
@@ -159,7 +211,17 @@ impl Call {
         F: FnOnce(Payer) -> Fut + Send + 'static,
         Fut: Future<Output = ActResult> + Send + 'static,
     {
-        flow::run(self, quote, act).await
+        flow::run(self, Terms::fixed(quote), act).await
+    }
+
+    /// Pays under `terms` (a price for the verified payer, a check before settlement), then
+    /// runs `act` (see [`flow::run`]).
+    pub async fn pay_terms<F, Fut>(&self, terms: Terms, act: F) -> Response
+    where
+        F: FnOnce(Payer) -> Fut + Send + 'static,
+        Fut: Future<Output = ActResult> + Send + 'static,
+    {
+        flow::run(self, terms, act).await
     }
 
     /// Pays the route's fixed price, then runs `act` for the verified payer.

@@ -20,7 +20,7 @@ use axum::http::Method;
 use axum::response::Response;
 use compute_core::provider::{Capability, ProviderHandle, ProviderId};
 
-pub use call::Call;
+pub use call::{Call, Metered};
 pub use docs::{api_markdown, describe_price};
 pub use router::router;
 

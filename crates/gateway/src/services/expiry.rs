@@ -1,62 +1,179 @@
-//! The expiry worker: stops machines whose paid time ran out, on any provider. It reads its
-//! schedule from the database (`resources.paid_until`), so it survives restarts, and takes a
-//! short lease per resource (the `leases` table) so several replicas never act on one resource
-//! together.
+//! The expiry worker: enforces paid time on any provider. Its schedule is the database
+//! (`resources.paid_until`), so it survives restarts. Each pass runs three sweeps:
+//!
+//! 1. machines `running` or `suspended` past their paid time are **stopped**;
+//! 2. machines `stopped` past their paid time plus the grace period (`[expiry] grace_hours`)
+//!    are **destroyed** (a stopped machine still bills its root filesystem);
+//! 3. volumes and dedicated IPs past their paid time plus the grace period are **deleted** or
+//!    **released**.
+//!
+//! Every action first moves the row by compare-and-set on its state and `paid_until`
+//! ([`compute_store::Store::transition_resource`]): one replica acts on a row, and an owner who
+//! renewed since the row was read wins. A stop that raced a renewal is undone by starting the
+//! machine again. One row's error is logged and never ends the pass; a backlog is drained page
+//! by page, within [`PASS_BUDGET`].
 
-use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use compute_core::ErrorKind;
-use compute_core::provider::Tenant;
-use compute_store::{ResourceKind, ResourceState, ResourceUpdate};
+use compute_core::provider::{ProviderHandle, Tenant};
+use compute_core::{Error, ErrorKind, Result};
+use compute_store::{DueCursor, DueQuery, ResourceKind, ResourceRecord, ResourceState, ResourceUpdate};
 
 use crate::state::AppState;
 
-/// Rows the worker stops when their paid time is over.
-pub const RUNNING_STATES: [ResourceState; 1] = [ResourceState::Running];
+/// Rows read per page.
+const PAGE: u64 = 100;
 
-/// How long one replica holds a resource while stopping it.
-const LEASE: Duration = Duration::from_secs(120);
+/// Longest one pass keeps reading pages; what is left is the next pass's.
+pub const PASS_BUDGET: Duration = Duration::from_secs(30);
 
-/// Most rows looked at per pass.
-const BATCH: u64 = 100;
+/// What a sweep does to a due row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    /// Stop the machine.
+    Stop,
+    /// Destroy the machine, delete the volume, release the address.
+    Remove,
+}
 
-/// This process's lease holder id.
-static HOLDER: LazyLock<String> = LazyLock::new(|| uuid::Uuid::new_v4().to_string());
+/// One sweep: which rows are due, and what is done to them.
+struct Sweep {
+    kinds: &'static [ResourceKind],
+    states: &'static [ResourceState],
+    /// Due only once the grace period after `paid_until` is over.
+    after_grace: bool,
+    action: Action,
+}
 
-/// One pass: stops every running machine whose `paid_until` is past; returns how many.
+const SWEEPS: [Sweep; 3] = [
+    Sweep {
+        kinds: &[ResourceKind::Machine],
+        states: &[ResourceState::Running, ResourceState::Suspended],
+        after_grace: false,
+        action: Action::Stop,
+    },
+    Sweep {
+        kinds: &[ResourceKind::Machine],
+        states: &[ResourceState::Stopped],
+        after_grace: true,
+        action: Action::Remove,
+    },
+    Sweep {
+        kinds: &[ResourceKind::Volume, ResourceKind::Ip],
+        states: &[ResourceState::Active],
+        after_grace: true,
+        action: Action::Remove,
+    },
+];
+
+/// One pass over every sweep; returns how many resources were stopped or removed.
 ///
 /// # Errors
-/// Database errors.
-pub async fn run_once(state: &AppState) -> compute_core::Result<usize> {
-    let store = state.store();
-    let mut stopped = 0;
-    for r in store.resources_due(Utc::now(), &RUNNING_STATES, BATCH).await? {
-        if r.kind != ResourceKind::Machine {
-            continue;
-        }
-        let key = format!("expiry:{}", r.id);
-        if !store.try_lease(&key, &HOLDER, LEASE).await? {
-            continue; // Another replica has it.
-        }
-        let machines = state.providers().get(&r.provider).and_then(|h| h.machines().cloned());
-        let (Some(machines), Some(pid), Some(tenant)) = (machines, r.provider_id.as_deref(), r.tenant.as_deref())
-        else {
-            store.release_lease(&key, &HOLDER).await?;
-            continue;
-        };
-        match machines.stop(&Tenant::new(tenant)?, pid).await {
-            Ok(()) => {
-                store.update_resource(&r.id, ResourceUpdate::state(ResourceState::Stopped)).await?;
-                stopped += 1;
+/// A database error reading a page (errors acting on one row are logged and skipped).
+pub async fn run_once(state: &AppState) -> Result<usize> {
+    let started = Instant::now();
+    let now = Utc::now();
+    let grace = state.config().expiry.grace();
+    let mut handled = 0;
+    for sweep in &SWEEPS {
+        let at = if sweep.after_grace { now - grace } else { now };
+        let query = DueQuery { kinds: sweep.kinds, states: sweep.states, at };
+        let mut cursor = None;
+        loop {
+            let page = state.store().resources_due(&query, cursor.as_ref(), PAGE).await?;
+            for r in &page {
+                match act(state, sweep.action, r).await {
+                    Ok(true) => handled += 1,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(
+                        resource = %r.id, kind = r.kind.as_str(), action = ?sweep.action, error = %e,
+                        "expiry could not act on a due resource; the next pass retries"
+                    ),
+                }
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                store.update_resource(&r.id, ResourceUpdate::state(ResourceState::Destroyed)).await?;
+            if page.len() < PAGE as usize || started.elapsed() > PASS_BUDGET {
+                break;
             }
-            Err(e) => tracing::warn!(resource = %r.id, error = %e, "could not stop an expired machine; will retry"),
+            cursor = page.last().and_then(DueCursor::after);
         }
-        store.release_lease(&key, &HOLDER).await?;
     }
-    Ok(stopped)
+    Ok(handled)
+}
+
+/// Acts on one due row; whether it moved.
+async fn act(state: &AppState, action: Action, r: &ResourceRecord) -> Result<bool> {
+    let Some(handle) = state.providers().get(&r.provider) else {
+        return Ok(false); // The provider is not enabled here; another deployment owns it.
+    };
+    let tenant = Tenant::new(r.tenant.clone().unwrap_or_default())?;
+    let store = state.store();
+    let to = match action {
+        Action::Stop => ResourceState::Stopped,
+        Action::Remove => ResourceState::Destroyed,
+    };
+    // The claim: only the caller whose compare-and-set moves the row acts on it.
+    if !store.transition_resource(&r.id, r.paid_until, &[r.state], to).await? {
+        return Ok(false);
+    }
+    let Some(pid) = r.provider_id.as_deref() else {
+        return Ok(true); // Nothing at the provider to act on.
+    };
+    let result = match action {
+        Action::Stop => stop(handle, &tenant, pid).await,
+        Action::Remove => remove(handle, r.kind, &tenant, pid).await,
+    };
+    match result {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            store.update_resource(&r.id, ResourceUpdate::state(ResourceState::Destroyed)).await?;
+        }
+        Err(e) => {
+            // Give the row back so the next pass retries it.
+            store.transition_resource(&r.id, r.paid_until, &[to], r.state).await?;
+            return Err(e);
+        }
+    }
+    if action == Action::Stop {
+        restart_if_renewed(state, handle, r, &tenant, pid).await?;
+    }
+    Ok(true)
+}
+
+/// An owner who paid for more time while the machine was being stopped gets it running.
+async fn restart_if_renewed(
+    state: &AppState,
+    handle: &ProviderHandle,
+    r: &ResourceRecord,
+    tenant: &Tenant,
+    pid: &str,
+) -> Result<()> {
+    let now = state.store().resource(&r.id).await?;
+    let renewed = now.paid_until > r.paid_until && now.paid_until.is_some_and(|t| t > Utc::now());
+    if renewed && now.state == ResourceState::Running {
+        tracing::info!(resource = %r.id, "renewed while being stopped; starting it again");
+        machines(handle)?.start(tenant, pid).await?;
+    }
+    Ok(())
+}
+
+async fn stop(handle: &ProviderHandle, tenant: &Tenant, pid: &str) -> Result<()> {
+    machines(handle)?.stop(tenant, pid).await
+}
+
+async fn remove(handle: &ProviderHandle, kind: ResourceKind, tenant: &Tenant, pid: &str) -> Result<()> {
+    match kind {
+        ResourceKind::Machine => machines(handle)?.destroy(tenant, pid).await,
+        ResourceKind::Volume => missing(handle.volumes(), "volumes")?.delete_volume(tenant, pid).await,
+        ResourceKind::Ip => missing(handle.ips(), "ip addresses")?.release_ip(tenant, pid).await,
+        other => Err(Error::new(ErrorKind::Internal, format!("expiry does not remove {}", other.as_str()))),
+    }
+}
+
+fn machines(handle: &ProviderHandle) -> Result<&std::sync::Arc<dyn compute_core::provider::Machines>> {
+    missing(handle.machines(), "machines")
+}
+
+fn missing<'a, T: ?Sized>(c: Option<&'a std::sync::Arc<T>>, what: &str) -> Result<&'a std::sync::Arc<T>> {
+    c.ok_or_else(|| Error::new(ErrorKind::Unavailable, format!("the provider no longer offers {what}")))
 }

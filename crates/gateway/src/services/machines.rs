@@ -3,6 +3,7 @@
 //! check, its catalog, the route's price book item), then tenancy, the resource row with its
 //! paid time, the provider call and what the caller gets back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -15,9 +16,9 @@ use compute_core::provider::{
 };
 use compute_store::{NewResource, ResourceKind, ResourceRecord, ResourceState, ResourceUpdate};
 
-use super::resources::{Owned, Scope, capability, must_exist, not_found, owned, provider_problem, update};
+use super::resources::{Owned, Scope, capability, owned, provider_problem, update};
 use super::tenancy::{ensure, tenant_for};
-use crate::payments::flow::Payer;
+use crate::payments::flow::{ForWallet, Payer, Pricing, Terms};
 use crate::problem::Problem;
 use crate::routes::Call;
 use crate::state::AppState;
@@ -133,11 +134,12 @@ impl MachineService {
     }
 
     /// Validates and prices a create before its 402: defaults (name, the catalog's default
-    /// region), the gateway's rules, the provider's check, the catalog's regions, mounted
-    /// volumes that exist, the paid time (`units`, from the book's bounds) and the quote.
+    /// region), the gateway's rules, the provider's check, the catalog's regions, the paid time
+    /// (`units`, from the book's bounds) and the quote. Mounted volumes are checked for the
+    /// verified payer by [`MachineService::create_terms`].
     ///
     /// # Errors
-    /// 400 naming the rule broken, 404 for a mounted volume that does not exist.
+    /// 400 naming the rule broken.
     pub async fn order(&self, call: &Call, mut spec: MachineSpec, units: Option<u64>) -> Result<MachineOrder, Problem> {
         let catalog = self.catalog().await?;
         if spec.name.is_empty() {
@@ -151,12 +153,30 @@ impl MachineService {
         if !catalog.regions.is_empty() && catalog.region(&spec.region).is_none() {
             return Err(invalid(format!("unknown region {:?}", spec.region)));
         }
-        for m in &spec.mounts {
-            must_exist(&self.state, self.handle.id(), &m.volume_id).await?;
-        }
         let units = call.units(units, "ttl_minutes")?;
         let quote = call.metered_quote(&spec.size.key(), units, catalog_cost(&catalog, &spec.size))?;
         Ok(MachineOrder { spec, units, paid_for: call.paid_time(units)?, quote })
+    }
+
+    /// The payment terms of `order`: its quote, and, when it mounts volumes, the check that the
+    /// verified payer owns each of them (an unknown and another wallet's volume are the same
+    /// 404, before anything is settled).
+    pub fn create_terms(&self, order: &MachineOrder) -> Terms {
+        let volumes: Vec<String> = order.spec.mounts.iter().map(|m| m.volume_id.clone()).collect();
+        let check: Option<ForWallet<()>> = (!volumes.is_empty()).then(|| {
+            let (state, provider) = (self.state.clone(), self.handle.id());
+            let check: ForWallet<()> = Arc::new(move |wallet| {
+                let (state, volumes) = (state.clone(), volumes.clone());
+                Box::pin(async move {
+                    for v in &volumes {
+                        owned(&state, provider, ResourceKind::Volume, &wallet, v).await?;
+                    }
+                    Ok(())
+                })
+            });
+            check
+        });
+        Terms { pricing: Pricing::Fixed(order.quote.clone()), check }
     }
 
     /// Creates the ordered machine for the payer, in the payer's own tenant.
@@ -170,7 +190,7 @@ impl MachineService {
         for m in &order.spec.mounts {
             owned(&self.state, provider, ResourceKind::Volume, &payer.wallet, &m.volume_id).await?;
         }
-        let tenant = tenant_for(&payer.wallet)?;
+        let tenant = tenant_for(&self.state, &payer.wallet).await?;
         let mut spec = order.spec;
         spec.labels.insert(TENANT_LABEL.into(), tenant.as_str().to_owned());
         ensure(&self.handle, &tenant).await?;
@@ -189,6 +209,7 @@ impl MachineService {
                 spec: serde_json::to_value(&spec).unwrap_or_default(),
                 price: payer.amount,
                 paid_until: Some(paid_until(order.paid_for)),
+                payment_id: Some(payer.payment_id.clone()),
             })
             .await?;
         let machine = match machines.create(&tenant, &spec).await {
@@ -198,6 +219,8 @@ impl MachineService {
                 return Err(provider_problem(e));
             }
         };
+        // The machine exists at the provider; its row still says `creating`.
+        crate::crash::point("during-provider");
         let record =
             update(&self.state, &record.id, ResourceUpdate::state(ResourceState::Running).provider_id(&machine.id))
                 .await?;
@@ -308,21 +331,31 @@ impl MachineService {
             .map_err(provider_problem)
     }
 
-    /// The quote of a new paid period for machine `id` (start, restart) before its 402: the
-    /// machine's recorded size under the route's renewal item.
+    /// The pricing of a new paid period for machine `id` (start, restart): the recorded size of
+    /// the **payer's own** machine under the route's renewal item, computed only for a verified
+    /// wallet; an unknown and another wallet's id are the same 404. Returns the units bought,
+    /// their duration and the pricing.
     ///
     /// # Errors
-    /// 404 for an unknown machine; 400 for a duration outside the book's bounds.
-    pub async fn renewal(&self, call: &Call, id: &str, units: Option<u64>) -> Result<(u64, Duration, Quote), Problem> {
-        self.scope.must_exist(id).await?;
-        let spec = self.state.store().spec_by_provider_id(self.handle.id(), id).await?.ok_or_else(|| not_found(id))?;
-        let size = serde_json::from_value::<MachineSpec>(spec).map(|s| s.size).map_err(|_| {
-            Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR).with_detail("the recorded machine has no size")
-        })?;
+    /// 400 for a duration outside the book's bounds.
+    pub fn renewal(&self, call: &Call, id: &str, units: Option<u64>) -> Result<(u64, Duration, Pricing), Problem> {
         let units = call.units(units, "ttl_minutes")?;
-        let catalog = self.catalog().await?;
-        let quote = call.metered_quote(&size.key(), units, catalog_cost(&catalog, &size))?;
-        Ok((units, call.paid_time(units)?, quote))
+        let paid_for = call.paid_time(units)?;
+        let (service, call, id) = (self.clone(), call.clone(), id.to_owned());
+        let price_for: ForWallet<Quote> = Arc::new(move |wallet| {
+            let (service, call, id) = (service.clone(), call.clone(), id.clone());
+            Box::pin(async move {
+                let m = service.scope.owned(&wallet, &id).await?;
+                let size =
+                    serde_json::from_value::<MachineSpec>(m.record.spec.clone()).map(|s| s.size).map_err(|_| {
+                        Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR)
+                            .with_detail("the recorded machine has no size")
+                    })?;
+                let catalog = service.catalog().await?;
+                call.metered_quote(&size.key(), units, catalog_cost(&catalog, &size))
+            })
+        });
+        Ok((units, paid_for, Pricing::ForPayer(price_for)))
     }
 
     /// Starts (or, with `reboot`, restarts) a machine for a new paid period of `paid_for`.

@@ -6,13 +6,16 @@
 //! - [`tenancy`]: a wallet's tenant and its space at a provider;
 //! - [`resources`]: owned lookups and the paid by-id flow;
 //! - [`catalog`]: provider catalogs, cached;
-//! - [`expiry`]: the worker that stops machines whose paid time ran out; [`periodic`] runs it.
+//! - [`expiry`]: the worker that enforces paid time; [`maintenance`] purges what expired;
+//!   [`periodic`] runs the workers.
 
 pub mod catalog;
 pub mod expiry;
 pub mod ips;
 pub mod machines;
+pub mod maintenance;
 pub mod periodic;
+pub mod periods;
 pub mod resources;
 pub mod tenancy;
 pub mod volumes;

@@ -12,7 +12,7 @@ use compute_core::provider::{ProviderHandle, ProviderId, Tenant};
 use compute_core::{Error, ErrorKind, WalletAddress};
 use compute_store::{ResourceKind, ResourceRecord, ResourceState, ResourceUpdate};
 
-use crate::payments::flow::ActResult;
+use crate::payments::flow::{ActResult, ForWallet, Pricing, Terms};
 use crate::problem::Problem;
 use crate::routes::Call;
 use crate::state::AppState;
@@ -151,19 +151,31 @@ impl Scope {
         update(&self.state, &r.record.id, ResourceUpdate::state(state)).await.map(drop)
     }
 
-    /// The paid flow of a by-id route (path parameter `id`): 404 before payment for an unknown
-    /// id, `quote` through the 402, then `op` on the payer's own resource (another wallet's is
-    /// a 404 after payment, and its payment is credited back like any failed action).
+    /// A check that the verified payer owns resource `id`, for [`Terms::check`]: an unknown
+    /// id and another wallet's id both fail it with the same 404, after verification and
+    /// before anything is settled.
+    pub fn owns(&self, id: &str) -> ForWallet<()> {
+        let (scope, id) = (self.clone(), id.to_owned());
+        Arc::new(move |wallet| {
+            let (scope, id) = (scope.clone(), id.clone());
+            Box::pin(async move { scope.owned(&wallet, &id).await.map(drop) })
+        })
+    }
+
+    /// The paid flow of a by-id route (path parameter `id`): `quote` through the 402 for any
+    /// id (nothing shows whether an id exists before payment), then, for the verified payer,
+    /// the ownership check before settlement (404 and nothing charged otherwise), then `op` on
+    /// the payer's own resource.
     pub async fn pay_for_owned<F, Fut>(&self, call: &Call, quote: Quote, op: F) -> Result<Response, Problem>
     where
         F: FnOnce(Owned) -> Fut + Send + 'static,
         Fut: Future<Output = ActResult> + Send + 'static,
     {
         let id = call.param("id").to_owned();
-        self.must_exist(&id).await?;
+        let terms = Terms { pricing: Pricing::Fixed(quote), check: Some(self.owns(&id)) };
         let scope = self.clone();
         Ok(call
-            .pay(quote, move |payer| async move {
+            .pay_terms(terms, move |payer| async move {
                 let resource = scope.owned(&payer.wallet, &id).await?;
                 op(resource).await
             })

@@ -11,11 +11,12 @@ use crate::routes::{Auth, Call, Surface, describe_price, unavailable_reason};
 use crate::state::AppState;
 
 pub(super) async fn llms_txt(call: Call) -> Result<Response, Problem> {
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], render(&call.state)).into_response())
+    let rates = super::rates::recurring_rates(&call.state).await;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], render(&call.state, &rates)).into_response())
 }
 
-/// Renders `llms.txt`.
-pub fn render(state: &AppState) -> String {
+/// Renders `llms.txt` with the recurring `rates` of the enabled providers.
+pub fn render(state: &AppState, rates: &[super::rates::RecurringRates]) -> String {
     let base = state.config().server.public_base();
     let mut out = String::new();
     let _ = writeln!(out, "# compute-gateway\n");
@@ -36,6 +37,7 @@ pub fn render(state: &AppState) -> String {
          wallet's balance and the error says so. Send `Idempotency-Key` to make retries safe.\n"
     );
     let _ = writeln!(out, "All amounts are USD. Errors are RFC 9457 `application/problem+json`.\n");
+    out.push_str(&super::rates::render(state, rates));
     for surface in Surface::ALL {
         let _ = writeln!(out, "## {}\n", surface.title());
         for spec in state.routes().iter().filter(|r| r.surface == surface) {

@@ -3,6 +3,7 @@
 mod health;
 mod llms;
 pub mod openapi;
+pub mod rates;
 
 use axum::Json;
 use axum::http::Method;

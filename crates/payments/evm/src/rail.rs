@@ -15,8 +15,8 @@ use alloy::sol_types::Eip712Domain;
 use alloy::transports::http::reqwest;
 use async_trait::async_trait;
 use compute_core::money::MAX_DECIMALS;
-use compute_core::payment::{Charge, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
-use compute_core::{Error, ErrorKind, Result};
+use compute_core::payment::{Charge, Claim, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
+use compute_core::{Error, ErrorKind, Result, TokenAmount};
 use compute_pay_x402::{MIME_JSON, SCHEME_EXACT, SettleResponse, encode_header, network, v1, v2};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -272,6 +272,22 @@ impl Payment for EvmRail {
         }
     }
 
+    /// v2: the `accepted` amount; v1: the authorization's value; both: its `from`.
+    fn claims(&self, credential: &Credential) -> Option<Claim> {
+        let Credential::X402 { version, payload } = credential else { return None };
+        let auth = payload.pointer("/payload/authorization");
+        let payer = auth.and_then(|a| a.get("from")?.as_str()?.parse().ok());
+        let units = match version {
+            2 => payload.pointer("/accepted/amount"),
+            _ => auth.and_then(|a| a.get("value")),
+        };
+        let amount = units
+            .and_then(Value::as_str)
+            .and_then(|u| u.parse::<u128>().ok())
+            .and_then(|base_units| TokenAmount { base_units, decimals: self.info.decimals }.to_usd().ok());
+        Some(Claim { payer, amount })
+    }
+
     async fn verify(&self, credential: &Credential, charge: &Charge) -> Result<Verified> {
         self.verify_credential(credential, charge).await.map_err(|e| e.with_component(COMPONENT))
     }
@@ -280,8 +296,8 @@ impl Payment for EvmRail {
         self.settle_verified(verified).await.map_err(|e| e.with_component(COMPONENT))
     }
 
-    async fn reconcile(&self, reference: &str) -> Result<SettleOutcome> {
-        self.reconcile_hash(reference).await.map_err(|e| e.with_component(COMPONENT))
+    async fn reconcile(&self, verified: &Verified, reference: Option<&str>) -> Result<SettleOutcome> {
+        self.reconcile_payment(verified, reference).await.map_err(|e| e.with_component(COMPONENT))
     }
 
     fn receipt_headers(&self, verified: &Verified, reference: &str) -> Vec<(String, String)> {

@@ -183,13 +183,52 @@ impl EvmRail {
         }))
     }
 
-    /// `reconcile`: a mined transaction is `Settled` or `Rejected`; one without a receipt
-    /// (pending, or unknown to this node) stays `Unknown`.
-    pub(crate) async fn reconcile_hash(&self, reference: &str) -> Result<SettleOutcome> {
-        let hash: B256 = reference
-            .trim()
-            .parse()
-            .map_err(|_| Error::new(ErrorKind::InvalidInput, "settlement reference is not a transaction hash"))?;
-        Ok(self.receipt_outcome(hash).await?.unwrap_or(SettleOutcome::Unknown { reference: hash.to_string() }))
+    /// `reconcile`: a mined settlement is `Settled` or `Rejected`. Without a receipt (or
+    /// without a recorded settlement), the authorization itself decides: used on chain (by
+    /// this settlement or any other submission) → `Settled`; unused and past `validBefore` →
+    /// `Rejected` (it can no longer be used); otherwise `Unknown`.
+    pub(crate) async fn reconcile_payment(
+        &self,
+        verified: &Verified,
+        reference: Option<&str>,
+    ) -> Result<SettleOutcome> {
+        let (signed, _) = SignedAuthorization::from_settlement(&verified.settlement)?;
+        let expired = crate::verify::valid_before(&signed).is_some_and(|t| t < chrono::Utc::now());
+        if let Some(reference) = reference {
+            let hash: B256 = reference
+                .trim()
+                .parse()
+                .map_err(|_| Error::new(ErrorKind::InvalidInput, "settlement reference is not a transaction hash"))?;
+            if let Some(outcome) = self.receipt_outcome(hash).await? {
+                return Ok(outcome);
+            }
+            if !expired {
+                // Broadcast and not mined yet: it may still be.
+                return Ok(SettleOutcome::Unknown { reference: reference.to_owned() });
+            }
+        }
+        let reference = reference.map_or_else(|| format!("authorization:{}", verified.fingerprint), str::to_owned);
+        Ok(if self.nonce_used_in_latest_block(&signed).await? {
+            SettleOutcome::Settled { reference }
+        } else if expired {
+            SettleOutcome::Rejected { reason: "the authorization expired unused".to_owned() }
+        } else {
+            SettleOutcome::Unknown { reference }
+        })
+    }
+
+    /// `authorizationState(from, nonce)` in the latest mined block (not the pending state).
+    async fn nonce_used_in_latest_block(&self, signed: &SignedAuthorization) -> Result<bool> {
+        let call = IEip3009::authorizationStateCall { authorizer: signed.auth.from, nonce: signed.auth.nonce };
+        let tx = TransactionRequest::default().with_to(self.asset).with_input(Bytes::from(call.abi_encode()));
+        let out = self
+            .provider
+            .call(tx)
+            .block(alloy::eips::BlockId::latest())
+            .await
+            .map_err(|e| unavailable(&e, "authorizationState", Reason::UnexpectedSettleError))?;
+        IEip3009::authorizationStateCall::abi_decode_returns(&out).map_err(|e| {
+            Error::new(ErrorKind::Unavailable, format!("authorizationState answered undecodable data: {e}"))
+        })
     }
 }

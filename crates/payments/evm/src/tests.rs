@@ -84,7 +84,12 @@ fn v2_credential(rail: &EvmRail, charge: &Charge, payload: Value) -> Credential 
     let Offer::X402 { v2, .. } = rail.offers(charge).unwrap().remove(0) else { panic!("not x402") };
     Credential::X402 {
         version: 2,
-        payload: json!({"x402Version": 2, "resource": {"url": charge.resource_url}, "accepted": v2, "payload": payload}),
+        payload: json!({
+            "x402Version": 2,
+            "resource": {"url": charge.resource_url, "description": charge.description, "mimeType": "application/json"},
+            "accepted": v2,
+            "payload": payload,
+        }),
     }
 }
 
@@ -210,6 +215,25 @@ async fn tampered_accepted_fields_are_rejected() {
     let Credential::X402 { mut payload, .. } = credential.clone() else { unreachable!() };
     payload["accepted"]["payTo"] = json!(PAY_TO.to_ascii_lowercase());
     assert_eq!(verify_err(&rail, &Credential::X402 { version: 2, payload }).await.0, ErrorKind::Unavailable);
+}
+
+#[tokio::test]
+async fn a_v2_payment_is_bound_to_its_resource_and_route() {
+    let (rail, _) = rail();
+    let payer = PrivateKeySigner::random();
+    let (credential, _) = signed_v2(&rail, &payer, 10_000);
+    let Credential::X402 { payload, .. } = credential else { unreachable!() };
+    // Paid for another URL, for another route of the same URL (same price), or with no resource.
+    let mut other_url = payload.clone();
+    other_url["resource"]["url"] = json!("https://g.example/api/volumes");
+    let mut other_route = payload.clone();
+    other_route["resource"]["description"] = json!("Destroy a machine");
+    let mut none = payload;
+    none.as_object_mut().unwrap().remove("resource");
+    for (case, payload) in [("url", other_url), ("route", other_route), ("none", none)] {
+        let got = verify_err(&rail, &Credential::X402 { version: 2, payload }).await;
+        assert_eq!(got, (ErrorKind::PaymentRequired, "invalid_payment_requirements".to_owned()), "{case}");
+    }
 }
 
 #[tokio::test]
@@ -416,9 +440,22 @@ async fn settle_refuses_a_second_concurrent_settlement_and_reconcile_reads_recei
     assert_eq!(out, SettleOutcome::Rejected { reason: "invalid_exact_evm_nonce_already_used".into() });
     assert!(rail.in_flight.lock().unwrap().is_empty(), "the claim is released");
 
+    // Broadcast, no receipt yet and still valid: unknown.
     asserter.push_success(&Value::Null);
     let hash = B256::repeat_byte(0xab).to_string();
-    assert_eq!(rail.reconcile(&hash).await.unwrap(), SettleOutcome::Unknown { reference: hash.clone() });
-    assert_eq!(rail.reconcile("0x12").await.unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(rail.reconcile(&hash).await.unwrap_err().kind(), ErrorKind::Unavailable);
+    let unknown = SettleOutcome::Unknown { reference: hash.clone() };
+    assert_eq!(rail.reconcile(&verified, Some(&hash)).await.unwrap(), unknown);
+    // No recorded settlement, the authorization used on chain: settled, whoever submitted it.
+    asserter.push_success(&Bytes::from(true.abi_encode()));
+    let out = rail.reconcile(&verified, None).await.unwrap();
+    assert_eq!(out, SettleOutcome::Settled { reference: format!("authorization:{}", verified.fingerprint) });
+    // Unused and expired: it can no longer land.
+    let mut expired = verified.clone();
+    let (mut signed, v) = crate::auth::SignedAuthorization::from_settlement(&expired.settlement).unwrap();
+    signed.auth.validBefore = alloy::primitives::U256::from(1u64);
+    expired.settlement = signed.to_settlement(v);
+    asserter.push_success(&Bytes::from(false.abi_encode()));
+    assert!(matches!(rail.reconcile(&expired, None).await.unwrap(), SettleOutcome::Rejected { .. }));
+    assert_eq!(rail.reconcile(&verified, Some("0x12")).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(rail.reconcile(&verified, Some(&hash)).await.unwrap_err().kind(), ErrorKind::Unavailable);
 }

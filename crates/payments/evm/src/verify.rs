@@ -25,6 +25,12 @@ fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// When the authorization expires (`validBefore`, Unix seconds).
+pub(crate) fn valid_before(signed: &SignedAuthorization) -> Option<chrono::DateTime<chrono::Utc>> {
+    let secs = i64::try_from(signed.auth.validBefore).ok()?;
+    chrono::DateTime::from_timestamp(secs, 0)
+}
+
 fn same_address(a: &str, b: Address) -> bool {
     a.trim().parse::<Address>().is_ok_and(|a| a == b)
 }
@@ -40,8 +46,11 @@ impl EvmRail {
         let (version, network, scheme_payload) = match *version {
             2 => {
                 let p = v2::PaymentPayload::from_json(payload)?;
-                // (1) `accepted` is the offer we make for this charge.
+                // (1) `accepted` is the offer we make for this charge, and `resource` is this
+                // request's: its URL and its route's description (one price on two routes of
+                // one URL, e.g. GET and DELETE of a machine, is two resources).
                 self.check_accepted(&p.accepted, charge)?;
+                v2::check_resource(p.resource.as_ref(), &charge.resource_url, &charge.description)?;
                 (2, p.accepted.network, p.payload)
             }
             1 => {
@@ -80,6 +89,7 @@ impl EvmRail {
             fingerprint: hex::encode(signed.replay_key(self.chain_id, self.asset)),
             challenge_id: None,
             settlement: signed.to_settlement(version),
+            valid_until: valid_before(&signed),
         })
     }
 

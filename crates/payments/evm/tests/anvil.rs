@@ -126,7 +126,7 @@ async fn settles_a_real_authorization_once_and_refuses_its_replay() {
 
     let outcome = rail.settle(&verified).await.unwrap();
     let hash = settled(&outcome).to_owned();
-    assert_eq!(rail.reconcile(&hash).await.unwrap(), outcome);
+    assert_eq!(rail.reconcile(&verified, Some(&hash)).await.unwrap(), outcome);
     assert_eq!(chain.usdc.balance(chain.pay_to).await, U256::from(250_000));
     assert_eq!(chain.usdc.balance(payer.address()).await, U256::from(750_000));
 
@@ -207,9 +207,11 @@ async fn chain_checks_reject_and_a_slow_receipt_is_unknown_then_reconciled() {
     let SettleOutcome::Unknown { reference } = slow.settle(&verified).await.unwrap() else {
         panic!("expected Unknown")
     };
-    assert!(matches!(slow.reconcile(&reference).await.unwrap(), SettleOutcome::Unknown { .. }));
+    let pending = slow.reconcile(&verified, Some(&reference)).await;
+    assert!(matches!(pending, Ok(SettleOutcome::Unknown { .. })), "{pending:?}");
     chain.usdc.provider.anvil_mine(Some(1), None).await.unwrap();
-    assert_eq!(slow.reconcile(&reference).await.unwrap(), SettleOutcome::Settled { reference: reference.clone() });
+    let settled = SettleOutcome::Settled { reference: reference.clone() };
+    assert_eq!(slow.reconcile(&verified, Some(&reference)).await.unwrap(), settled);
     assert_eq!(chain.usdc.balance(chain.pay_to).await, U256::from(250_000));
     assert!(chain.usdc.provider.get_transaction_receipt(reference.parse().unwrap()).await.unwrap().is_some());
 }

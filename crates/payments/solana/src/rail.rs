@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use compute_core::payment::{Charge, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
+use compute_core::payment::{Charge, Claim, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
 use compute_core::{Error, ErrorKind, Result};
 use compute_pay_x402::{MIME_JSON, SCHEME_EXACT, SettleResponse, encode_header, v1, v2};
 use serde_json::{Value, json};
@@ -303,8 +303,22 @@ impl Payment for SolanaRail {
         self.settle_verified(verified).await.map_err(|e| e.with_component(COMPONENT))
     }
 
-    async fn reconcile(&self, reference: &str) -> Result<SettleOutcome> {
-        self.reconcile_with(reference, None).await.map_err(|e| e.with_component(COMPONENT))
+    /// The recorded signature, or the one the verified payment will have (the transaction id
+    /// is the fee payer's deterministic signature); the blockhash comes from the payment.
+    async fn reconcile(&self, verified: &Verified, reference: Option<&str>) -> Result<SettleOutcome> {
+        let signature = match reference {
+            Some(r) => r.to_owned(),
+            None => crate::settle::Settlement::from_json(&verified.settlement)?.signature.to_string(),
+        };
+        self.reconcile_settlement(&signature, verified).await
+    }
+
+    /// v2: the `accepted` amount. The payer is the transfer authority, read only by verify.
+    fn claims(&self, credential: &Credential) -> Option<Claim> {
+        let Credential::X402 { version: 2, payload } = credential else { return None };
+        let units = payload.pointer("/accepted/amount")?.as_str()?.parse::<u128>().ok()?;
+        let amount = compute_core::TokenAmount { base_units: units, decimals: self.decimals }.to_usd().ok();
+        Some(Claim { payer: None, amount })
     }
 
     fn receipt_headers(&self, verified: &Verified, reference: &str) -> Vec<(String, String)> {

@@ -134,7 +134,10 @@ fn b64(tx: &VersionedTransaction) -> String {
 
 fn v2_credential(rail: &SolanaRail, c: &Charge, tx: &str) -> Credential {
     let Offer::X402 { v2, .. } = rail.offers(c).unwrap().remove(0) else { panic!("not x402") };
-    Credential::X402 { version: 2, payload: json!({"x402Version": 2, "accepted": v2, "payload": {"transaction": tx}}) }
+    Credential::X402 {
+        version: 2,
+        payload: json!({"x402Version": 2, "resource": {"url": c.resource_url, "description": c.description}, "accepted": v2, "payload": {"transaction": tx}}),
+    }
 }
 
 #[test]
@@ -385,6 +388,7 @@ fn receipt_headers_follow_the_version() {
             blockhash: Hash::default(),
         }
         .to_json(),
+        valid_until: None,
     };
     let h = rail.receipt_headers(&verified(2), "sig");
     assert_eq!(h[0].0, "PAYMENT-RESPONSE");
@@ -406,4 +410,13 @@ fn fingerprints_depend_on_the_transaction_id_only() {
     assert_eq!(f, crate::verify::fingerprint(network::SOLANA_DEVNET, &a));
     assert_ne!(f, crate::verify::fingerprint(network::SOLANA, &a));
     assert_ne!(f, crate::verify::fingerprint(network::SOLANA_DEVNET, &Signature::from([2; 64])));
+}
+
+#[tokio::test]
+async fn a_v2_payment_for_another_route_is_refused_before_the_transaction() {
+    let rail = rail_with(None);
+    let c = charge("0.001");
+    let other = Charge { route: "DELETE /api/machines".into(), description: "Destroy a machine".into(), ..c.clone() };
+    let e = rail.verify(&v2_credential(&rail, &c, &b64(&Pay::new(1000).build())), &other).await.unwrap_err();
+    assert_eq!((e.kind(), e.reason()), (ErrorKind::PaymentRequired, Some("invalid_payment_requirements")));
 }

@@ -49,8 +49,9 @@ impl SolanaRail {
         let (version, scheme_payload) = match *version {
             2 => {
                 let p = v2::PaymentPayload::from_json(payload)?;
-                // (1) `accepted` is the offer we make for this charge.
+                // (1) `accepted` is the offer we make for this charge, `resource` this request.
                 self.check_accepted(&p.accepted, charge)?;
+                v2::check_resource(p.resource.as_ref(), &charge.resource_url, &charge.description)?;
                 (2, p.payload)
             }
             1 => {
@@ -104,6 +105,9 @@ impl SolanaRail {
             fingerprint: fingerprint(&self.info.network, &id),
             challenge_id: None,
             settlement: settlement.to_json(),
+            // A blockhash is good for about 150 slots (60–90 s): past this the transaction
+            // cannot land any more.
+            valid_until: Some(chrono::Utc::now() + chrono::Duration::minutes(3)),
         })
     }
 

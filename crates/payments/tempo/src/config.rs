@@ -15,8 +15,8 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Settings of a [`crate::TempoRail`].
 #[derive(Clone)]
 pub struct TempoConfig {
-    /// JSON-RPC URL of a Tempo node.
-    pub rpc_url: String,
+    /// JSON-RPC URL of a Tempo node (secret: it often embeds a provider key).
+    pub rpc_url: SecretString,
     /// Chain id: 4217 mainnet, 42431 Moderato, 1337 localnet.
     pub chain_id: u64,
     /// TIP-20 currencies offered, one challenge each (default: pathUSD).
@@ -31,6 +31,9 @@ pub struct TempoConfig {
     pub secret_key: SecretString,
     /// How long a challenge stays valid (keep it under 25 s for pympp on anvil).
     pub challenge_ttl: Duration,
+    /// How long a zero-amount proof challenge stays valid (wallet authentication; short, as a
+    /// proof is a bearer credential until it is used).
+    pub proof_ttl: Duration,
     /// How long replay markers are kept.
     pub marker_ttl: Duration,
 }
@@ -38,7 +41,7 @@ pub struct TempoConfig {
 impl fmt::Debug for TempoConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TempoConfig")
-            .field("rpc_url", &self.rpc_url)
+            .field("rpc_url", &"[redacted]")
             .field("chain_id", &self.chain_id)
             .field("currencies", &self.currencies)
             .field("decimals", &self.decimals)
@@ -46,6 +49,7 @@ impl fmt::Debug for TempoConfig {
             .field("realm", &self.realm)
             .field("secret_key", &"[redacted]")
             .field("challenge_ttl", &self.challenge_ttl)
+            .field("proof_ttl", &self.proof_ttl)
             .finish()
     }
 }
@@ -70,8 +74,8 @@ impl TempoConfig {
         if self.recipient.parse::<compute_core::WalletAddress>().map(|w| !w.is_evm()).unwrap_or(true) {
             return bad("recipient must be an EVM address");
         }
-        if self.challenge_ttl.is_zero() {
-            return bad("challenge_ttl must be positive");
+        if self.challenge_ttl.is_zero() || self.proof_ttl.is_zero() {
+            return bad("challenge_ttl and proof_ttl must be positive");
         }
         Ok(())
     }

@@ -22,6 +22,7 @@ mod proof;
 mod rail;
 mod settings;
 mod store;
+mod wire;
 
 pub use config::{MIN_SECRET_BYTES, PATH_USD, TempoConfig};
 pub use proof::{ProofAuth, payment_authorization};

@@ -5,19 +5,31 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 use compute_core::markers::MarkerStore;
-use compute_core::payment::{Charge, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
+use compute_core::payment::{Charge, Claim, Credential, Offer, Payment, RailInfo, SettleOutcome, Verified};
 use compute_core::{Error, ErrorKind, Result, TokenAmount, Usd, WalletAddress};
+use mpp::ChargeRequest;
 use mpp::server::{ChargeOptions, Mpp, TempoChargeMethod, TempoProvider};
 use mpp::{ErrorCode, PaymentCredential};
 use secrecy::ExposeSecret;
-use sha2::{Digest, Sha256};
 
 use crate::config::TempoConfig;
 use crate::errors::{from_verification, internal, malformed};
 use crate::store::MarkerStoreAdapter;
+use crate::wire;
 
 /// The MPP method name.
 pub const METHOD: &str = "tempo";
+
+/// Grace after a challenge's expiry during which its transaction may still be mined; past it,
+/// a payment that never landed can no longer land.
+const LANDING_GRACE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Prefix of the marker the settle path (the `mpp` crate) claims for a mined transaction; the
+/// reconciler claims the same one, so a transaction it found is never broadcast again.
+const CHARGE_MARKER: &str = "mpp:charge:";
+
+/// Prefix of the marker that consumes a zero-amount proof.
+const PROOF_MARKER: &str = "mpp:proof:";
 
 /// MPP `tempo` charges, verified and broadcast through the `mpp` crate.
 pub struct TempoRail {
@@ -25,6 +37,7 @@ pub struct TempoRail {
     config: TempoConfig,
     info: RailInfo,
     http: reqwest::Client,
+    markers: Arc<dyn MarkerStore>,
 }
 
 impl std::fmt::Debug for TempoRail {
@@ -40,9 +53,9 @@ impl TempoRail {
     /// [`ErrorKind::Config`] for invalid settings.
     pub fn new(config: TempoConfig, markers: Arc<dyn MarkerStore>) -> Result<Self> {
         config.validate()?;
-        let store = Arc::new(MarkerStoreAdapter::new(markers, config.marker_ttl));
+        let store = Arc::new(MarkerStoreAdapter::new(markers.clone(), config.marker_ttl));
         let builder = mpp::server::tempo(mpp::server::TempoConfig { recipient: &config.recipient })
-            .rpc_url(&config.rpc_url)
+            .rpc_url(config.rpc_url.expose_secret())
             .chain_id(config.chain_id)
             .currencies(config.currencies.clone())
             .realm(&config.realm)
@@ -57,7 +70,7 @@ impl TempoRail {
             asset: config.currencies[0].clone(),
             decimals: config.decimals,
         };
-        Ok(TempoRail { mpp, config, info, http: reqwest::Client::new() })
+        Ok(TempoRail { mpp, config, info, http: reqwest::Client::new(), markers })
     }
 
     /// The charge amount as the dollar string `mpp` expects, after rounding **up** to a whole
@@ -67,8 +80,44 @@ impl TempoRail {
         Ok((tokens.to_usd()?.to_string(), tokens))
     }
 
-    fn options<'a>(&self, charge: &'a Charge, expires: Option<&'a str>) -> ChargeOptions<'a> {
-        ChargeOptions { description: Some(charge.description.as_str()), expires, ..ChargeOptions::default() }
+    /// Challenges for `charge` expiring in `ttl`, bound to its route and URL; `precision` of
+    /// the expiry (proof challenges use milliseconds, so one wallet asking twice in a second
+    /// gets two challenges and two single-use proofs).
+    fn challenges(
+        &self,
+        charge: &Charge,
+        ttl: std::time::Duration,
+        precision: chrono::SecondsFormat,
+    ) -> Result<Vec<Offer>> {
+        let (dollars, _) = self.dollars(charge.amount)?;
+        let expires = (chrono::Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::seconds(60)))
+            .to_rfc3339_opts(precision, true);
+        let scope = wire::scope(charge);
+        let options = ChargeOptions {
+            description: Some(charge.description.as_str()),
+            expires: Some(&expires),
+            mppx_scope: Some(&scope),
+            ..ChargeOptions::default()
+        };
+        let challenges = self
+            .mpp
+            .charge_with_options_and_body(&dollars, options, &charge.body)
+            .map_err(|e| internal(e.to_string()))?;
+        challenges
+            .iter()
+            .map(|c| {
+                mpp::format_www_authenticate(c)
+                    .map(|www_authenticate| Offer::Mpp { www_authenticate })
+                    .map_err(|e| internal(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The request a credential must answer: `dollars` for `description`, within `scope`.
+    fn expected(&self, dollars: &str, description: &str, scope: &serde_json::Value) -> Result<ChargeRequest> {
+        let options =
+            ChargeOptions { description: Some(description), mppx_scope: Some(scope), ..ChargeOptions::default() };
+        self.mpp.expected_charge_request(dollars, options).map_err(|e| internal(e.to_string()))
     }
 
     fn parse(credential: &Credential) -> Result<PaymentCredential> {
@@ -79,23 +128,33 @@ impl TempoRail {
     }
 
     /// Zero-amount challenges that ask the caller to prove control of its wallet (a `proof`
-    /// credential, as SiloVPS uses for free management calls).
+    /// credential, as SiloVPS uses for free management calls), bound to the request's route,
+    /// URL and body and valid for the configured proof lifetime only.
     ///
     /// # Errors
     /// Internal errors only.
     pub fn auth_offers(&self, charge: &Charge) -> Result<Vec<Offer>> {
         let zero = Charge { amount: Usd::ZERO, ..charge.clone() };
-        self.offers(&zero)
+        self.challenges(&zero, self.config.proof_ttl, chrono::SecondsFormat::Millis)
     }
 
-    /// Verifies a zero-amount `proof` credential for `charge` and returns the wallet that
-    /// signed it. The proof is single-use.
+    /// Verifies a zero-amount `proof` credential for `charge` (its route, URL and body) and
+    /// returns the wallet that signed it, consuming the proof: a second use of the same proof,
+    /// in any gateway process sharing the store, is refused.
     ///
     /// # Errors
-    /// As [`Payment::verify`].
+    /// As [`Payment::verify`]; a proof already used is [`ErrorKind::PermissionDenied`].
     pub async fn authenticate(&self, credential: &Credential, charge: &Charge) -> Result<WalletAddress> {
         let zero = Charge { amount: Usd::ZERO, ..charge.clone() };
-        Ok(self.verify(credential, &zero).await?.payer)
+        let verified = self.verify(credential, &zero).await?;
+        let key = format!("{PROOF_MARKER}{}", verified.fingerprint);
+        let ttl = self.config.proof_ttl * 2 + std::time::Duration::from_secs(60);
+        if !self.markers.put_if_absent(&key, "1", ttl).await? {
+            return Err(Error::new(ErrorKind::PermissionDenied, "this wallet proof was already used")
+                .with_reason("verification-failed")
+                .with_component("pay-tempo"));
+        }
+        Ok(verified.payer)
     }
 
     async fn receipt_status(&self, tx_hash: &str) -> Result<Option<bool>> {
@@ -103,7 +162,7 @@ impl TempoRail {
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [tx_hash]});
         let resp: serde_json::Value = self
             .http
-            .post(&self.config.rpc_url)
+            .post(self.config.rpc_url.expose_secret())
             .json(&body)
             .send()
             .await
@@ -116,24 +175,11 @@ impl TempoRail {
     }
 }
 
-/// `did:pkh:eip155:<chain>:<address>` or a bare address → the address.
-fn payer_address(payer: &str) -> Result<WalletAddress> {
-    payer.rsplit(':').next().unwrap_or(payer).parse().map_err(|_| internal(format!("unusable payer {payer:?}")))
-}
-
-/// The transaction hash of a pull-mode credential (keccak-256 of the signed envelope), or the
-/// hash a push-mode credential carries.
-fn tx_reference(credential: &PaymentCredential) -> Option<String> {
-    let payload = serde_json::to_value(&credential.payload).ok()?;
-    match payload.get("type")?.as_str()? {
-        "transaction" => {
-            let raw = payload.get("signature")?.as_str()?;
-            let bytes = hex::decode(raw.trim_start_matches("0x")).ok()?;
-            Some(format!("{:#x}", alloy_primitives::keccak256(bytes)))
-        }
-        "hash" => payload.get("hash").and_then(|h| h.as_str()).map(str::to_owned),
-        _ => None,
-    }
+/// Whether an `mpp` broadcast error is the node's own JSON-RPC error answer (the node refused
+/// the transaction, e.g. for insufficient funds), rather than a transport failure after which
+/// the transaction may still have been accepted.
+fn node_refused(message: &str) -> bool {
+    message.contains("server returned an error response")
 }
 
 #[async_trait]
@@ -143,22 +189,7 @@ impl Payment for TempoRail {
     }
 
     fn offers(&self, charge: &Charge) -> Result<Vec<Offer>> {
-        let (dollars, _) = self.dollars(charge.amount)?;
-        let expires = (chrono::Utc::now()
-            + chrono::Duration::from_std(self.config.challenge_ttl).unwrap_or(chrono::Duration::seconds(60)))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let challenges = self
-            .mpp
-            .charge_with_options_and_body(&dollars, self.options(charge, Some(&expires)), &charge.body)
-            .map_err(|e| internal(e.to_string()))?;
-        challenges
-            .iter()
-            .map(|c| {
-                mpp::format_www_authenticate(c)
-                    .map(|www_authenticate| Offer::Mpp { www_authenticate })
-                    .map_err(|e| internal(e.to_string()))
-            })
-            .collect()
+        self.challenges(charge, self.config.challenge_ttl, chrono::SecondsFormat::Secs)
     }
 
     /// Every MPP credential whose method is `tempo`, and MPP credentials that cannot be parsed
@@ -170,39 +201,38 @@ impl Payment for TempoRail {
         }
     }
 
+    fn claims(&self, credential: &Credential) -> Option<Claim> {
+        Self::parse(credential).ok().map(|c| wire::claims(&c, self.config.decimals))
+    }
+
     async fn verify(&self, credential: &Credential, charge: &Charge) -> Result<Verified> {
         let parsed = Self::parse(credential)?;
         let (dollars, amount) = self.dollars(charge.amount)?;
-        let expected = self
-            .mpp
-            .expected_charge_request(&dollars, self.options(charge, None))
-            .map_err(|e| internal(e.to_string()))?;
+        let scope = wire::scope(charge);
+        let expected = self.expected(&dollars, &charge.description, &scope)?;
         let validation = self
             .mpp
             .validate_credential_with_expected_request_and_body(&parsed, &expected, &charge.body)
             .await
             .map_err(from_verification)?;
         let payer = validation.payer.as_deref().ok_or_else(|| internal("the tempo method reported no payer"))?;
-        let payer = payer_address(payer)?;
+        let payer = wire::payer_address(payer)?;
         let Credential::Mpp { encoded } = credential else { return Err(malformed("not an MPP credential")) };
-        let payload = serde_json::to_vec(&parsed.payload).map_err(|e| internal(e.to_string()))?;
-        let mut h = Sha256::new();
-        h.update(parsed.challenge.id.as_bytes());
-        h.update(b"\n");
-        h.update(&payload);
         Ok(Verified {
             rail: RailInfo { asset: validation.request.currency.clone(), ..self.info.clone() },
             payer,
             amount,
             amount_usd: amount.to_usd()?,
-            fingerprint: hex::encode(h.finalize()),
+            fingerprint: wire::fingerprint(&parsed)?,
             challenge_id: Some(parsed.challenge.id.clone()),
             settlement: serde_json::json!({
                 "authorization": encoded,
                 "dollars": dollars,
                 "description": charge.description,
+                "scope": scope,
                 "body": base64::engine::general_purpose::STANDARD.encode(&charge.body),
             }),
+            valid_until: wire::expires(&parsed).map(|t| t + LANDING_GRACE),
         })
     }
 
@@ -212,33 +242,53 @@ impl Payment for TempoRail {
         let parsed = Self::parse(&Credential::Mpp { encoded: field("authorization")? })?;
         let body =
             base64::engine::general_purpose::STANDARD.decode(field("body")?).map_err(|e| internal(e.to_string()))?;
-        let description = field("description")?;
-        let options = ChargeOptions { description: Some(&description), ..ChargeOptions::default() };
-        let expected =
-            self.mpp.expected_charge_request(&field("dollars")?, options).map_err(|e| internal(e.to_string()))?;
+        let expected = self.expected(&field("dollars")?, &field("description")?, &s["scope"])?;
         match self.mpp.broadcast_credential_with_expected_request_and_body(&parsed, &expected, &body).await {
             Ok(receipt) => Ok(SettleOutcome::Settled { reference: receipt.reference }),
             Err(e) => {
                 let code = e.code;
-                let possibly_broadcast =
-                    e.retryable || matches!(code, Some(ErrorCode::NetworkError | ErrorCode::Internal) | None);
-                match (code, tx_reference(&parsed)) {
+                let possibly_broadcast = !node_refused(&e.message)
+                    && (e.retryable || matches!(code, Some(ErrorCode::NetworkError | ErrorCode::Internal) | None));
+                match (code, wire::tx_reference(&parsed)) {
                     (Some(ErrorCode::TransactionFailed), _) => Ok(SettleOutcome::Rejected { reason: e.message }),
                     (_, Some(reference)) if possibly_broadcast => {
                         tracing::warn!(%reference, error = %e.message, "tempo settlement outcome unknown");
                         Ok(SettleOutcome::Unknown { reference })
                     }
+                    _ if node_refused(&e.message) => Ok(SettleOutcome::Rejected { reason: e.message }),
                     _ => Err(from_verification(e)),
                 }
             }
         }
     }
 
-    async fn reconcile(&self, reference: &str) -> Result<SettleOutcome> {
-        Ok(match self.receipt_status(reference).await? {
-            Some(true) => SettleOutcome::Settled { reference: reference.to_owned() },
+    /// The transaction's receipt (the recorded reference, or the hash the credential signed):
+    /// mined and successful → `Settled` (claiming the marker the settle path claims; counting
+    /// it once is the store's unique transaction reference); reverted → `Rejected`; not mined and
+    /// past [`Verified::valid_until`] → `Rejected`; otherwise `Unknown`.
+    async fn reconcile(&self, verified: &Verified, reference: Option<&str>) -> Result<SettleOutcome> {
+        let hash = reference.map(str::to_owned).or_else(|| {
+            let f = &verified.fingerprint;
+            (f.len() == 66 && f.starts_with("0x")).then(|| f.clone())
+        });
+        let Some(hash) = hash else {
+            return Ok(SettleOutcome::Rejected { reason: "no transaction to look up".to_owned() });
+        };
+        Ok(match self.receipt_status(&hash).await? {
+            Some(true) => {
+                // Claimed so the settle path never broadcasts it again. A claim already held
+                // is this payment's own settle (which may have crashed before recording): the
+                // fingerprint is the transaction hash and the store records each fingerprint
+                // and each transaction reference once, so it still counts once.
+                let marker = format!("{CHARGE_MARKER}{hash}");
+                self.markers.put_if_absent(&marker, "true", self.config.marker_ttl).await?;
+                SettleOutcome::Settled { reference: hash }
+            }
             Some(false) => SettleOutcome::Rejected { reason: "transaction reverted".to_owned() },
-            None => SettleOutcome::Unknown { reference: reference.to_owned() },
+            None if verified.valid_until.is_some_and(|t| t < chrono::Utc::now()) => {
+                SettleOutcome::Rejected { reason: "the transaction was not mined and can no longer be".to_owned() }
+            }
+            None => SettleOutcome::Unknown { reference: hash },
         })
     }
 
@@ -251,5 +301,53 @@ impl Payment for TempoRail {
         });
         let value = mpp::base64url_encode(receipt.to_string().as_bytes());
         vec![("Payment-Receipt".to_owned(), value), ("Cache-Control".to_owned(), "private".to_owned())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pull-mode credential carrying `signature` as its signed transaction.
+    fn credential(signature: &str) -> PaymentCredential {
+        with_payload(
+            serde_json::json!({"type": "transaction", "signature": signature}),
+            "0x00000000000000000000000000000000000000bb",
+        )
+    }
+
+    /// A credential for challenge `ch-1` from `signer` with `payload`.
+    fn with_payload(payload: serde_json::Value, signer: &str) -> PaymentCredential {
+        let request = mpp::base64url_encode(br#"{"amount":"1000","currency":"0x20c0000000000000000000000000000000000000","recipient":"0x00000000000000000000000000000000000000aa","methodDetails":{"chainId":1337}}"#);
+        let json = serde_json::json!({
+            "challenge": {"id": "ch-1", "realm": "r", "method": "tempo", "intent": "charge", "request": request, "expires": "2030-01-01T00:00:00Z"},
+            "source": format!("did:pkh:eip155:1337:{signer}"),
+            "payload": payload,
+        });
+        let encoded = format!("Payment {}", mpp::base64url_encode(json.to_string().as_bytes()));
+        mpp::parse_authorization(&encoded).unwrap()
+    }
+
+    #[test]
+    fn one_signed_transaction_has_one_fingerprint_however_it_is_encoded() {
+        let tx = "0x76f86a82053980808094a0ee7a142d267c1f36714e4a8f75612f20a797208203e880c0";
+        let variants =
+            [tx.to_owned(), tx.to_ascii_uppercase().replacen("0X", "0x", 1), tx.trim_start_matches("0x").to_owned()];
+        let prints: Vec<String> = variants.iter().map(|v| wire::fingerprint(&credential(v)).unwrap()).collect();
+        assert_eq!(prints[0], prints[1], "hex case");
+        assert_eq!(prints[0], prints[2], "0x prefix");
+        // The fingerprint is the transaction hash, whatever the challenge.
+        assert_eq!(prints[0], wire::tx_reference(&credential(tx)).unwrap());
+    }
+
+    #[test]
+    fn a_proof_is_one_per_challenge_and_signer() {
+        let proof = |sig: &str, signer: &str| {
+            wire::fingerprint(&with_payload(serde_json::json!({"type": "proof", "signature": sig}), signer)).unwrap()
+        };
+        let (a, b) = ("0x00000000000000000000000000000000000000aa", "0x00000000000000000000000000000000000000bb");
+        assert_ne!(proof("0x01", a), proof("0x02", b), "two wallets answering one challenge are two proofs");
+        assert_eq!(proof("0x01", a), proof("0x03", a), "another signature by the same wallet is the same proof");
+        assert_eq!(proof("0x01", a), proof("0x01", &a.to_ascii_uppercase().replacen("0X", "0x", 1)), "address case");
     }
 }

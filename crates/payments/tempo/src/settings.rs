@@ -9,6 +9,7 @@
 //! realm = "gateway.example"            # the same on every replica (default: the public host)
 //! secret_key = "…"                     # challenge HMAC secret, ≥ 32 bytes
 //! challenge_ttl_secs = 300
+//! proof_ttl_secs = 60                  # zero-amount proofs (wallet authentication)
 //! ```
 
 use std::time::Duration;
@@ -25,8 +26,8 @@ pub const MARKER_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TempoSettings {
-    /// Tempo JSON-RPC URL.
-    pub rpc_url: String,
+    /// Tempo JSON-RPC URL (secret: it often embeds a provider key).
+    pub rpc_url: SecretString,
     /// Chain id: 4217 mainnet, 42431 Moderato, 1337 localnet.
     pub chain_id: u64,
     /// TIP-20 currencies offered (default: pathUSD).
@@ -41,10 +42,17 @@ pub struct TempoSettings {
     /// Challenge lifetime in **seconds** (default 300; keep it under 25 for pympp on anvil).
     #[serde(default = "default_challenge_ttl")]
     pub challenge_ttl_secs: u64,
+    /// Lifetime of a zero-amount proof challenge in **seconds** (default 60, at most 300).
+    #[serde(default = "default_proof_ttl")]
+    pub proof_ttl_secs: u64,
 }
 
 fn default_challenge_ttl() -> u64 {
     300
+}
+
+fn default_proof_ttl() -> u64 {
+    60
 }
 
 impl TempoSettings {
@@ -59,6 +67,7 @@ impl TempoSettings {
             realm: self.realm.unwrap_or_else(|| default_realm.to_owned()),
             secret_key: self.secret_key,
             challenge_ttl: Duration::from_secs(self.challenge_ttl_secs),
+            proof_ttl: Duration::from_secs(self.proof_ttl_secs.min(300)),
             marker_ttl: MARKER_TTL,
         }
     }

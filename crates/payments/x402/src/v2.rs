@@ -108,6 +108,24 @@ pub(crate) fn check_version(json: &Value, expected: u8) -> Result<()> {
     }
 }
 
+/// Checks that a v2 payload's `resource` is the request's: the same URL and the same
+/// description (the route's summary), so a payment made for one route is refused on another
+/// route of the same URL and price (e.g. `GET` and `DELETE` of one machine). v1 payloads carry
+/// no resource and cannot be bound this way.
+///
+/// # Errors
+/// [`ErrorKind::PaymentRequired`] with reason `invalid_payment_requirements`.
+pub fn check_resource(resource: Option<&ResourceInfo>, url: &str, description: &str) -> Result<()> {
+    if resource.is_some_and(|r| r.url == url && r.description.as_deref() == Some(description)) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::PaymentRequired,
+        format!("the payment is for another resource than {url} ({description})"),
+    )
+    .with_reason(Reason::InvalidPaymentRequirements.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -84,6 +84,7 @@ impl Provider for DoProvider {
             .map(image)
             .filter(|i| seen.insert(i.id.clone()))
             .collect();
-        Ok(Catalog { sizes, regions, images, default_region: Some(self.offering.default_region.clone()), limits })
+        let default_region = Some(self.offering.default_region.clone());
+        Ok(Catalog { sizes, regions, images, default_region, limits, ..Catalog::default() })
     }
 }

@@ -24,8 +24,10 @@ impl FlyClient {
         reply.json().map(Some)
     }
 
-    /// `POST /v1/apps` with `{name, org_slug, idempotency_key}`. The key is derived from the
-    /// name, so a retried create returns the first app and the call counts as idempotent.
+    /// `POST /v1/apps` with `{name, org_slug, network, idempotency_key}`: the app gets a
+    /// private network of its own (named after it), so one tenant's machines cannot reach
+    /// another tenant's or the operator's apps. The key is derived from the name, so a retried
+    /// create returns the first app and the call counts as idempotent.
     ///
     /// # Errors
     /// Fly errors mapped by [`crate::parse_error`]; a taken name is
@@ -34,6 +36,7 @@ impl FlyClient {
         let body = CreateAppRequest {
             name: app.to_owned(),
             org_slug: self.org_slug().to_owned(),
+            network: Some(app.to_owned()),
             idempotency_key: Some(format!("compute-gateway-app-{app}")),
         };
         let url = self.url(&["apps"])?;

@@ -32,6 +32,10 @@ impl Offering {
     }
 }
 
+/// The organisation's private image registry: a tenant's machine may not pull from it (it
+/// would run the operator's own images).
+const OPERATOR_REGISTRY: &str = "registry.fly.io/";
+
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidInput, msg).with_component(COMPONENT)
 }
@@ -46,7 +50,8 @@ fn check_region(region: &str) -> Result<()> {
 }
 
 /// Checks a machine spec: region, size (Fly's guest rules and the offered limits; a plan must
-/// be a preset), and the image reference (1–256 characters, no whitespace).
+/// be a preset), and the image reference (1–256 characters, no whitespace, not from the
+/// operator's `registry.fly.io`).
 ///
 /// # Errors
 /// [`ErrorKind::InvalidInput`] naming the rule broken.
@@ -73,6 +78,9 @@ pub fn check_machine(offering: &Offering, spec: &MachineSpec) -> Result<()> {
     let image = spec.image.as_str();
     if image.is_empty() || image.len() > 256 || image.chars().any(char::is_whitespace) {
         return Err(invalid("config.image must be an image reference like ubuntu:latest"));
+    }
+    if image.to_ascii_lowercase().starts_with(OPERATOR_REGISTRY) {
+        return Err(invalid("config.image may not come from the operator's registry (registry.fly.io)"));
     }
     Ok(())
 }
@@ -145,6 +153,8 @@ mod tests {
             (spec("sjc", MachineSize::Plan("gpu".into()), "x"), "unknown Fly size"),
             (spec("sjc", guest(1, 256), ""), "image"),
             (spec("sjc", guest(1, 256), "a b"), "image"),
+            (spec("sjc", guest(1, 256), "registry.fly.io/operator-app:deployment-1"), "operator's registry"),
+            (spec("sjc", guest(1, 256), "REGISTRY.FLY.IO/other"), "operator's registry"),
         ] {
             let e = check_machine(&o, &s).unwrap_err();
             assert!(e.message().contains(needle), "{needle}: {e}");

@@ -108,11 +108,14 @@ impl Provider for FlyProvider {
         ProviderId::Fly
     }
 
-    /// The static catalog with this adapter's default region and limits.
+    /// The static catalog with this adapter's default region and limits, and the cost of volume
+    /// storage per GB and of a dedicated IPv4.
     async fn catalog(&self) -> Result<Catalog> {
         Ok(Catalog {
             default_region: Some(self.offering.default_region.clone()),
             limits: self.offering.limits,
+            storage_per_gb: catalog::volume_cost(1).ok(),
+            dedicated_ipv4: Some(catalog::ip_cost(compute_core::provider::IpKind::V4)),
             ..catalog::catalog()
         })
     }

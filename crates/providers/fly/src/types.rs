@@ -29,6 +29,10 @@ pub struct CreateAppRequest {
     pub name: String,
     /// Organisation slug.
     pub org_slug: String,
+    /// The app's private network (6PN). Without one, an app joins the organisation's default
+    /// network and reaches every other app of the organisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     /// A repeat with the same key and name returns the first app.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,

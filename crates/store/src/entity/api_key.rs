@@ -20,6 +20,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Revoked.
     pub revoked_at: Option<DateTimeUtc>,
+    /// Unusable after, when set.
+    pub expires_at: Option<DateTimeUtc>,
 }
 
 /// No relations.

@@ -20,6 +20,8 @@ pub struct Model {
     pub response_headers: Option<Json>,
     /// Stored response body.
     pub response_body: Option<Vec<u8>>,
+    /// SHA-256 hex of the payment credential that paid for the request, if any.
+    pub credential_digest: Option<String>,
     /// Created.
     pub created_at: DateTimeUtc,
     /// Forgotten after.

@@ -8,3 +8,4 @@ pub mod lease;
 pub mod payment;
 pub mod replay_marker;
 pub mod resource;
+pub mod server_secret;

@@ -28,12 +28,21 @@ pub struct Model {
     pub credential_fingerprint: String,
     /// Challenge id answered.
     pub challenge_id: Option<String>,
-    /// Transaction reference (hash, signature).
+    /// Transaction reference (hash, signature). UNIQUE: one on-chain transaction, one row.
+    #[sea_orm(unique)]
     pub tx_reference: Option<String>,
-    /// `verified`, `settled`, `rejected`, `unknown` or `refunded`.
+    /// `verified`, `settled`, `delivered`, `rejected`, `unknown` or `refunded`.
     pub status: String,
     /// Route paid for, e.g. `POST /api/machines`.
     pub route: String,
+    /// Rail-private data to reconcile or finish the payment (never logged).
+    pub settlement: Option<Json>,
+    /// After this the payment can no longer land on chain.
+    pub valid_until: Option<DateTimeUtc>,
+    /// The idempotency key the request held (scope), to complete it after a crash.
+    pub idempotency_scope: Option<String>,
+    /// The idempotency key the request held.
+    pub idempotency_key: Option<String>,
     /// Created.
     pub created_at: DateTimeUtc,
     /// Last change.

@@ -37,6 +37,8 @@ pub struct Model {
     pub paid_until: Option<DateTimeUtc>,
     /// When the resource expires or was deleted.
     pub expires_at: Option<DateTimeUtc>,
+    /// The payment that bought it.
+    pub payment_id: Option<String>,
 }
 
 /// No relations.

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_leases_and_kinds;
+mod m0003_hardening;
 
 /// The migrator: applies every pending migration in order.
 #[derive(Debug)]
@@ -11,6 +12,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_leases_and_kinds::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_leases_and_kinds::Migration),
+            Box::new(m0003_hardening::Migration),
+        ]
     }
 }

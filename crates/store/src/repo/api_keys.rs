@@ -28,6 +28,8 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     /// Revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Unusable after, when set.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A freshly created key: the record and the plaintext, which is shown once and never stored.
@@ -52,16 +54,22 @@ impl TryFrom<api_key::Model> for ApiKey {
             label: m.label,
             created_at: m.created_at,
             revoked_at: m.revoked_at,
+            expires_at: m.expires_at,
         })
     }
 }
 
 impl Store {
-    /// Creates a key for `owner`.
+    /// Creates a key for `owner`, usable until `expires_at` when set.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn create_api_key(&self, owner: &WalletAddress, label: &str) -> Result<NewApiKey> {
+    pub async fn create_api_key(
+        &self,
+        owner: &WalletAddress,
+        label: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<NewApiKey> {
         let mut bytes = [0u8; 32];
         getrandom_fill(&mut bytes);
         let key = format!("{KEY_PREFIX}{}", hex::encode(bytes));
@@ -72,12 +80,13 @@ impl Store {
             label: Set(label.to_owned()),
             created_at: Set(now()),
             revoked_at: Set(None),
+            expires_at: Set(expires_at),
         };
         let record = am.insert(&self.db).await.map_err(db_err)?.try_into()?;
         Ok(NewApiKey { record, key: SecretString::from(key) })
     }
 
-    /// The owner of a live key, or `None` for an unknown or revoked key.
+    /// The owner of a live key, or `None` for an unknown, revoked or expired key.
     ///
     /// # Errors
     /// Database errors.
@@ -87,10 +96,24 @@ impl Store {
             Keys::find().filter(api_key::Column::KeyHash.eq(hash.as_str())).one(&self.db).await.map_err(db_err)?;
         let Some(m) = found else { return Ok(None) };
         let same: bool = m.key_hash.as_bytes().ct_eq(hash.as_bytes()).into();
-        if !same || m.revoked_at.is_some() {
+        if !same || m.revoked_at.is_some() || m.expires_at.is_some_and(|t| t <= now()) {
             return Ok(None);
         }
         Ok(Some(m.owner.parse()?))
+    }
+
+    /// How many of the owner's keys are usable (not revoked, not expired).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn live_api_keys(&self, owner: &WalletAddress) -> Result<usize> {
+        let t = now();
+        Ok(self
+            .list_api_keys(owner)
+            .await?
+            .iter()
+            .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|e| e > t))
+            .count())
     }
 
     /// The owner's keys, newest first.

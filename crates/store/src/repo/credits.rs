@@ -93,7 +93,10 @@ impl Store {
             .collect()
     }
 
-    /// Adds `amount` to the wallet's balance (a refund or a top-up).
+    /// Adds `amount` to the wallet's balance (a refund or a top-up). A credit for a payment is
+    /// written once: crediting the same `payment_id` again returns the first entry (one
+    /// payment is credited at most once, whoever — the flow, the reconciler, the recovery — gets
+    /// there first).
     ///
     /// # Errors
     /// Database errors.
@@ -109,6 +112,20 @@ impl Store {
         self.append(credit, false).await
     }
 
+    /// The credit written for payment `payment_id`, if any.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn credit_of_payment(&self, payment_id: &str) -> Result<Option<LedgerEntry>> {
+        Ledger::find()
+            .filter(credit_entry::Column::PaymentId.eq(payment_id))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .map(TryInto::try_into)
+            .transpose()
+    }
+
     async fn last_entry(&self, wallet: &WalletAddress) -> Result<Option<LedgerEntry>> {
         Ledger::find()
             .filter(credit_entry::Column::Wallet.eq(wallet.as_str()))
@@ -122,6 +139,11 @@ impl Store {
 
     async fn append(&self, credit: NewCredit, add: bool) -> Result<LedgerEntry> {
         for _ in 0..APPEND_ATTEMPTS {
+            if let Some(id) = credit.payment_id.as_deref().filter(|_| add)
+                && let Some(existing) = self.credit_of_payment(id).await?
+            {
+                return Ok(existing);
+            }
             let last = self.last_entry(&credit.wallet).await?;
             let (seq, balance) = last.map(|e| (e.seq + 1, e.balance)).unwrap_or((1, Usd::ZERO));
             let (delta, new_balance) = if add {

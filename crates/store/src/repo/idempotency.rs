@@ -33,8 +33,9 @@ pub enum IdempotencyStart {
 }
 
 impl Store {
-    /// Reserves `(scope, key)` for a request with fingerprint `request_fingerprint`, or reports
-    /// what an earlier request with the same key did. Expired keys are taken over.
+    /// Reserves `(scope, key)` for a request with fingerprint `request_fingerprint`, paid by
+    /// the credential whose SHA-256 is `credential_digest`, or reports what an earlier request
+    /// with the same key did. Expired keys are taken over.
     ///
     /// # Errors
     /// Database errors.
@@ -43,6 +44,7 @@ impl Store {
         scope: &str,
         key: &str,
         request_fingerprint: &str,
+        credential_digest: Option<&str>,
         expires_at: DateTime<Utc>,
     ) -> Result<IdempotencyStart> {
         for _ in 0..2 {
@@ -53,6 +55,7 @@ impl Store {
                 response_status: Set(None),
                 response_headers: Set(None),
                 response_body: Set(None),
+                credential_digest: Set(credential_digest.map(str::to_owned)),
                 created_at: Set(now()),
                 expires_at: Set(expires_at),
             };
@@ -80,21 +83,29 @@ impl Store {
             if found.request_fingerprint != request_fingerprint {
                 return Ok(IdempotencyStart::Mismatch);
             }
-            return Ok(match found.response_status {
+            return Ok(match stored(found)? {
                 None => IdempotencyStart::InProgress,
-                Some(status) => IdempotencyStart::Completed(StoredResponse {
-                    status: u16::try_from(status).map_err(|_| Error::new(ErrorKind::Internal, "corrupt status"))?,
-                    headers: found
-                        .response_headers
-                        .map(serde_json::from_value)
-                        .transpose()
-                        .map_err(|_| Error::new(ErrorKind::Internal, "corrupt stored headers"))?
-                        .unwrap_or_default(),
-                    body: found.response_body.unwrap_or_default(),
-                }),
+                Some(response) => IdempotencyStart::Completed(response),
             });
         }
         Ok(IdempotencyStart::InProgress)
+    }
+
+    /// The stored answer of a finished request under `key` that was paid by the credential
+    /// whose SHA-256 is `credential_digest`: a client retrying a settled payment gets its
+    /// original answer. Only the holder of that very credential can match.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn answer_for_credential(&self, key: &str, credential_digest: &str) -> Result<Option<StoredResponse>> {
+        let found = Keys::find()
+            .filter(idempotency_key::Column::Key.eq(key))
+            .filter(idempotency_key::Column::CredentialDigest.eq(credential_digest))
+            .filter(idempotency_key::Column::ExpiresAt.gt(now()))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        found.map(stored).transpose().map(Option::flatten)
     }
 
     /// Stores the final response of a started request.
@@ -117,6 +128,21 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets keys still in progress that were started before `before` (their request died
+    /// before it could finish: a crash); returns how many.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn release_stale_idempotent(&self, before: DateTime<Utc>) -> Result<u64> {
+        let res = Keys::delete_many()
+            .filter(idempotency_key::Column::ResponseStatus.is_null())
+            .filter(idempotency_key::Column::CreatedAt.lt(before))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(res.rows_affected)
+    }
+
     /// Forgets a started key whose request ended before anything was charged, so the client
     /// can retry with the same key.
     ///
@@ -132,4 +158,19 @@ impl Store {
             .map_err(db_err)?;
         Ok(())
     }
+}
+
+/// The response a row holds, `None` while in progress.
+fn stored(found: idempotency_key::Model) -> Result<Option<StoredResponse>> {
+    let Some(status) = found.response_status else { return Ok(None) };
+    Ok(Some(StoredResponse {
+        status: u16::try_from(status).map_err(|_| Error::new(ErrorKind::Internal, "corrupt status"))?,
+        headers: found
+            .response_headers
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|_| Error::new(ErrorKind::Internal, "corrupt stored headers"))?
+            .unwrap_or_default(),
+        body: found.response_body.unwrap_or_default(),
+    }))
 }

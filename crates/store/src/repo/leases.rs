@@ -37,6 +37,22 @@ impl Store {
         }
     }
 
+    /// Extends `holder`'s lease `key` to `ttl` from now; `false` when `holder` no longer holds it.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn renew_lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let until = now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(5));
+        let res = Leases::update_many()
+            .col_expr(lease::Column::ExpiresAt, sea_orm::sea_query::Expr::value(until))
+            .filter(lease::Column::Key.eq(key))
+            .filter(lease::Column::Holder.eq(holder))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(res.rows_affected == 1)
+    }
+
     /// Releases `key` if `holder` still holds it.
     ///
     /// # Errors

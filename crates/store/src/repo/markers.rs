@@ -104,7 +104,7 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes every expired marker and idempotency key; returns how many rows went.
+    /// Deletes every expired marker, idempotency key and lease; returns how many rows went.
     ///
     /// # Errors
     /// Database errors.
@@ -120,7 +120,12 @@ impl Store {
             .exec(&self.db)
             .await
             .map_err(db_err)?;
-        Ok(markers.rows_affected + keys.rows_affected)
+        let leases = crate::entity::lease::Entity::delete_many()
+            .filter(crate::entity::lease::Column::ExpiresAt.lte(t))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(markers.rows_affected + keys.rows_affected + leases.rows_affected)
     }
 
     async fn purge_marker_if_expired(&self, key: &str) -> Result<()> {

@@ -8,6 +8,7 @@ pub(crate) mod leases;
 pub(crate) mod markers;
 pub(crate) mod payments;
 pub(crate) mod resources;
+pub(crate) mod secrets;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use compute_core::payment::Verified;
 use compute_core::{Error, ErrorKind, Result, TokenAmount, Usd, WalletAddress};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::{new_id, now};
 use crate::entity::payment::{self, Entity as Payments};
@@ -17,8 +17,10 @@ use crate::{Store, db_err};
 pub enum PaymentStatus {
     /// Verified, not yet settled.
     Verified,
-    /// Funds moved.
+    /// Funds moved; the paid action has not finished (yet).
     Settled,
+    /// Funds moved and the paid action answered.
+    Delivered,
     /// Settlement refused; nothing moved.
     Rejected,
     /// Broadcast, outcome not known yet.
@@ -33,6 +35,7 @@ impl PaymentStatus {
         match self {
             PaymentStatus::Verified => "verified",
             PaymentStatus::Settled => "settled",
+            PaymentStatus::Delivered => "delivered",
             PaymentStatus::Rejected => "rejected",
             PaymentStatus::Unknown => "unknown",
             PaymentStatus::Refunded => "refunded",
@@ -52,6 +55,7 @@ impl FromStr for PaymentStatus {
         Ok(match s {
             "verified" => PaymentStatus::Verified,
             "settled" => PaymentStatus::Settled,
+            "delivered" => PaymentStatus::Delivered,
             "rejected" => PaymentStatus::Rejected,
             "unknown" => PaymentStatus::Unknown,
             "refunded" => PaymentStatus::Refunded,
@@ -69,6 +73,8 @@ pub struct NewPayment {
     pub verified: Verified,
     /// Route paid for.
     pub route: String,
+    /// The idempotency key the request holds, as `(scope, key)`.
+    pub idempotency: Option<(String, String)>,
 }
 
 /// A stored payment.
@@ -98,10 +104,38 @@ pub struct PaymentRecord {
     pub status: PaymentStatus,
     /// Route.
     pub route: String,
+    /// Rail-private data to reconcile or finish the payment.
+    pub settlement: serde_json::Value,
+    /// After this the payment can no longer land on chain.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The idempotency key the request held, as `(scope, key)`.
+    pub idempotency: Option<(String, String)>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+impl PaymentRecord {
+    /// The verification result the payment was recorded from, for its rail to reconcile or
+    /// finish it.
+    pub fn verified(&self) -> Verified {
+        Verified {
+            rail: compute_core::payment::RailInfo {
+                rail: self.rail.clone(),
+                network: self.network.clone(),
+                asset: self.asset.clone(),
+                decimals: self.amount.decimals,
+            },
+            payer: self.payer.clone(),
+            amount: self.amount,
+            amount_usd: self.amount_usd,
+            fingerprint: self.credential_fingerprint.clone(),
+            challenge_id: self.challenge_id.clone(),
+            settlement: self.settlement.clone(),
+            valid_until: self.valid_until,
+        }
+    }
 }
 
 impl TryFrom<payment::Model> for PaymentRecord {
@@ -125,6 +159,9 @@ impl TryFrom<payment::Model> for PaymentRecord {
             tx_reference: m.tx_reference,
             status: m.status.parse()?,
             route: m.route,
+            settlement: m.settlement.unwrap_or_default(),
+            valid_until: m.valid_until,
+            idempotency: m.idempotency_scope.zip(m.idempotency_key),
             created_at: m.created_at,
             updated_at: m.updated_at,
         })
@@ -154,6 +191,10 @@ impl Store {
             tx_reference: Set(None),
             status: Set(PaymentStatus::Verified.as_str().to_owned()),
             route: Set(new.route),
+            settlement: Set(Some(v.settlement)),
+            valid_until: Set(v.valid_until),
+            idempotency_scope: Set(new.idempotency.as_ref().map(|(s, _)| s.clone())),
+            idempotency_key: Set(new.idempotency.map(|(_, k)| k)),
             created_at: Set(t),
             updated_at: Set(t),
         };
@@ -163,7 +204,8 @@ impl Store {
     /// Moves a payment to `status`, optionally setting its transaction reference.
     ///
     /// # Errors
-    /// `NotFound` when the id is unknown.
+    /// `NotFound` when the id is unknown; `AlreadyExists` when another payment already has
+    /// this transaction reference (one on-chain transaction is one payment).
     pub async fn set_payment_status(
         &self,
         id: &str,
@@ -201,6 +243,20 @@ impl Store {
         Ok(res.rows_affected == 1)
     }
 
+    /// Marks a payment as looked at (its `updated_at` moves), keeping its status.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn touch_payment(&self, id: &str) -> Result<()> {
+        Payments::update_many()
+            .col_expr(payment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
+            .filter(payment::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     /// The payment made with the credential whose fingerprint is `fingerprint`.
     ///
     /// # Errors
@@ -215,14 +271,32 @@ impl Store {
             .transpose()
     }
 
-    /// Payments in `status`, oldest first (the reconciler reads `unknown` ones).
+    /// At most `limit` payments in `status`, least recently changed first (the reconciler reads
+    /// `unknown` ones and touches each it looked at, so a pass works through all of them).
     ///
     /// # Errors
     /// Database errors.
-    pub async fn payments_with_status(&self, status: PaymentStatus) -> Result<Vec<PaymentRecord>> {
-        Payments::find()
-            .filter(payment::Column::Status.eq(status.as_str()))
-            .order_by_asc(payment::Column::CreatedAt)
+    pub async fn payments_with_status(&self, status: PaymentStatus, limit: u64) -> Result<Vec<PaymentRecord>> {
+        self.payments_in(&[status], None, limit).await
+    }
+
+    /// At most `limit` payments in one of `statuses` unchanged since before `before` (or any
+    /// time), least recently changed first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn payments_in(
+        &self,
+        statuses: &[PaymentStatus],
+        before: Option<DateTime<Utc>>,
+        limit: u64,
+    ) -> Result<Vec<PaymentRecord>> {
+        let mut q = Payments::find().filter(payment::Column::Status.is_in(statuses.iter().map(PaymentStatus::as_str)));
+        if let Some(t) = before {
+            q = q.filter(payment::Column::UpdatedAt.lt(t));
+        }
+        q.order_by_asc(payment::Column::UpdatedAt)
+            .limit(limit)
             .all(&self.db)
             .await
             .map_err(db_err)?

@@ -35,6 +35,8 @@ pub struct NewResource {
     pub price: Usd,
     /// End of paid time.
     pub paid_until: Option<DateTime<Utc>>,
+    /// The payment that bought it.
+    pub payment_id: Option<String>,
 }
 
 /// Fields to change on a resource; `None` leaves a field as it is.
@@ -47,6 +49,8 @@ pub struct ResourceUpdate {
     pub provider_id: Option<String>,
     /// New end of paid time.
     pub paid_until: Option<DateTime<Utc>>,
+    /// New spec (a volume grown to a new size).
+    pub spec: Option<serde_json::Value>,
 }
 
 impl ResourceUpdate {
@@ -64,6 +68,12 @@ impl ResourceUpdate {
     /// Also sets the end of paid time.
     pub fn paid_until(mut self, at: DateTime<Utc>) -> Self {
         self.paid_until = Some(at);
+        self
+    }
+
+    /// Also replaces the spec.
+    pub fn spec(mut self, spec: serde_json::Value) -> Self {
+        self.spec = Some(spec);
         self
     }
 }
@@ -101,6 +111,8 @@ pub struct ResourceRecord {
     pub paid_until: Option<DateTime<Utc>>,
     /// Expiry or deletion time.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The payment that bought it.
+    pub payment_id: Option<String>,
 }
 
 impl TryFrom<resource::Model> for ResourceRecord {
@@ -122,6 +134,7 @@ impl TryFrom<resource::Model> for ResourceRecord {
             updated_at: m.updated_at,
             paid_until: m.paid_until,
             expires_at: m.expires_at,
+            payment_id: m.payment_id,
         })
     }
 }
@@ -149,6 +162,7 @@ impl Store {
             updated_at: Set(t),
             paid_until: Set(new.paid_until),
             expires_at: Set(None),
+            payment_id: Set(new.payment_id),
         };
         model.insert(&self.db).await.map_err(db_err)?.try_into()
     }
@@ -229,17 +243,12 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn list_resources(&self, owner: &WalletAddress, kind: ResourceKind) -> Result<Vec<ResourceRecord>> {
-        Resources::find()
+        let q = Resources::find()
             .filter(resource::Column::Owner.eq(owner.as_str()))
             .filter(resource::Column::Kind.eq(kind.as_str()))
             .filter(resource::Column::State.ne(ResourceState::Destroyed.as_str()))
-            .order_by_asc(resource::Column::CreatedAt)
-            .all(&self.db)
-            .await
-            .map_err(db_err)?
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect()
+            .order_by_asc(resource::Column::CreatedAt);
+        self.records(q).await
     }
 
     /// Applies `update` to the resource `id`; destroying it also stamps `expires_at`.
@@ -265,32 +274,136 @@ impl Store {
         if let Some(p) = update.paid_until {
             am.paid_until = Set(Some(p));
         }
+        if let Some(spec) = update.spec {
+            am.spec = Set(spec);
+        }
         am.updated_at = Set(now());
         am.update(&self.db).await.map_err(db_err)?.try_into()
     }
 
-    /// Resources in one of `states` whose paid time ended before `at`, oldest first, at most
-    /// `limit` (the expiry worker's input).
+    /// One page of the expiry worker's input: resources of one of `kinds` in one of `states`
+    /// whose paid time ended at or before `at`, ordered by `(paid_until, id)` and strictly
+    /// after the cursor `after` (the last row of the previous page), at most `limit`.
     ///
     /// # Errors
     /// Database errors.
     pub async fn resources_due(
         &self,
-        at: DateTime<Utc>,
-        states: &[ResourceState],
+        due: &DueQuery<'_>,
+        after: Option<&DueCursor>,
         limit: u64,
     ) -> Result<Vec<ResourceRecord>> {
-        Resources::find()
-            .filter(resource::Column::PaidUntil.lte(at))
-            .filter(resource::Column::State.is_in(states.iter().map(ResourceState::as_str)))
-            .order_by_asc(resource::Column::PaidUntil)
-            .limit(limit)
-            .all(&self.db)
+        let mut q = Resources::find()
+            .filter(resource::Column::PaidUntil.lte(due.at))
+            .filter(resource::Column::Kind.is_in(due.kinds.iter().map(ResourceKind::as_str)))
+            .filter(resource::Column::State.is_in(due.states.iter().map(ResourceState::as_str)));
+        if let Some(c) = after {
+            q = q.filter(
+                sea_orm::Condition::any().add(resource::Column::PaidUntil.gt(c.paid_until)).add(
+                    sea_orm::Condition::all()
+                        .add(resource::Column::PaidUntil.eq(c.paid_until))
+                        .add(resource::Column::Id.gt(c.id.clone())),
+                ),
+            );
+        }
+        self.records(q.order_by_asc(resource::Column::PaidUntil).order_by_asc(resource::Column::Id).limit(limit)).await
+    }
+}
+
+/// Which resources are due: see [`Store::resources_due`].
+#[derive(Clone, Copy, Debug)]
+pub struct DueQuery<'a> {
+    /// Kinds looked at.
+    pub kinds: &'a [ResourceKind],
+    /// States looked at.
+    pub states: &'a [ResourceState],
+    /// Paid time ended at or before this instant.
+    pub at: DateTime<Utc>,
+}
+
+/// Where the previous page of [`Store::resources_due`] ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueCursor {
+    /// The last row's `paid_until`.
+    pub paid_until: DateTime<Utc>,
+    /// The last row's id.
+    pub id: String,
+}
+
+impl DueCursor {
+    /// The cursor after `r` (`None` for a row without paid time, which is never due).
+    pub fn after(r: &ResourceRecord) -> Option<Self> {
+        r.paid_until.map(|paid_until| DueCursor { paid_until, id: r.id.clone() })
+    }
+}
+
+impl Store {
+    /// Moves resource `id` to `to` only while it is in one of `from` and its `paid_until` is
+    /// still `paid_until` (compare-and-set: an owner who paid for more time in between wins).
+    /// Returns whether it moved.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn transition_resource(
+        &self,
+        id: &str,
+        paid_until: Option<DateTime<Utc>>,
+        from: &[ResourceState],
+        to: ResourceState,
+    ) -> Result<bool> {
+        let mut q = Resources::update_many()
+            .col_expr(resource::Column::State, sea_orm::sea_query::Expr::value(to.as_str()))
+            .col_expr(resource::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
+            .filter(resource::Column::Id.eq(id))
+            .filter(resource::Column::State.is_in(from.iter().map(ResourceState::as_str)));
+        q = match paid_until {
+            Some(t) => q.filter(resource::Column::PaidUntil.eq(t)),
+            None => q.filter(resource::Column::PaidUntil.is_null()),
+        };
+        let destroyed_at = (to == ResourceState::Destroyed).then(now);
+        q = q.col_expr(resource::Column::ExpiresAt, sea_orm::sea_query::Expr::value(destroyed_at));
+        Ok(q.exec(&self.db).await.map_err(db_err)?.rows_affected == 1)
+    }
+
+    /// The resources bought by payment `payment_id`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn resources_of_payment(&self, payment_id: &str) -> Result<Vec<ResourceRecord>> {
+        self.records(Resources::find().filter(resource::Column::PaymentId.eq(payment_id))).await
+    }
+
+    /// The resource with gateway id `id`.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn resource(&self, id: &str) -> Result<ResourceRecord> {
+        Resources::find_by_id(id.to_owned())
+            .one(&self.db)
             .await
             .map_err(db_err)?
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect()
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such resource").with_component("store"))?
+            .try_into()
+    }
+
+    /// How many live resources of `kind` `owner` holds at `provider`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count_live(&self, owner: &WalletAddress, kind: ResourceKind, provider: ProviderId) -> Result<usize> {
+        Ok(self
+            .list_resources(owner, kind)
+            .await?
+            .iter()
+            .filter(|r| r.provider == provider && r.state.is_live())
+            .count())
+    }
+}
+
+impl Store {
+    /// Every row `q` selects, as records.
+    async fn records(&self, q: sea_orm::Select<Resources>) -> Result<Vec<ResourceRecord>> {
+        q.all(&self.db).await.map_err(db_err)?.into_iter().map(TryInto::try_into).collect()
     }
 }
 

@@ -25,6 +25,7 @@ struct CreateApp {
     name: Option<String>,
     app_name: Option<String>,
     org_slug: String,
+    network: Option<String>,
     idempotency_key: Option<String>,
 }
 
@@ -53,6 +54,7 @@ pub(crate) async fn create_app(State(s): State<FakeState>, body: Bytes) -> ApiRe
         let app = App {
             name: name.clone(),
             org_slug: req.org_slug.clone(),
+            network: req.network.clone().unwrap_or_else(|| "default".to_owned()),
             idempotency_key: req.idempotency_key.clone(),
             created_at_ms: now_ms(),
             number: w.ids.app_number(),

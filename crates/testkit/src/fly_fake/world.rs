@@ -177,6 +177,8 @@ pub(crate) fn now_rfc3339() -> String {
 pub(crate) struct App {
     pub(crate) name: String,
     pub(crate) org_slug: String,
+    /// The app's private network (`default`: the organisation's shared one).
+    pub(crate) network: String,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) created_at_ms: i64,
     pub(crate) number: u64,
@@ -193,7 +195,7 @@ impl App {
         json!({
             "id": self.name, "name": self.name,
             "machine_count": machines, "volume_count": volumes,
-            "network": "default",
+            "network": self.network,
             "status": if machines == 0 { "pending" } else { "deployed" },
             "internal_numeric_id": 481_500 + self.number,
             "organization": {"name": self.org_slug, "slug": self.org_slug},

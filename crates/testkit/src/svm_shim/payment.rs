@@ -154,9 +154,15 @@ impl ExactSvmPayment {
         encode(&self.transaction())
     }
 
-    /// The v2 `PaymentPayload` JSON answering `accepted`.
-    pub fn payload_v2(&self, accepted: &Value) -> Value {
-        json!({"x402Version": 2, "accepted": accepted, "payload": {"transaction": self.transaction_base64()}})
+    /// The v2 `PaymentPayload` JSON answering `accepted` for `resource` (the 402's `resource`
+    /// object, echoed as clients do: `{url, description, mimeType}`).
+    pub fn payload_v2(&self, resource: &Value, accepted: &Value) -> Value {
+        json!({
+            "x402Version": 2,
+            "resource": resource,
+            "accepted": accepted,
+            "payload": {"transaction": self.transaction_base64()},
+        })
     }
 
     /// The v1 `PaymentPayload` JSON on the v1 `network` name.

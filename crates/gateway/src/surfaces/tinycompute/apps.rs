@@ -1,5 +1,10 @@
 //! TinyCompute `/api/apps*`: the wallet's own tenant space at the provider (its Fly app) and
 //! the space's IP addresses. Any other app name is a 404.
+//!
+//! Beyond the seed (which sells every address once, for $0.01): a dedicated IPv4 (`type: v4`)
+//! is bought per period, with an optional `days` (default 30), answers carry `paid_until`,
+//! and `POST /api/apps/{name}/ips/{id}/renew {days}` and `DELETE /api/apps/{name}/ips/{id}`
+//! renew or release it.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -10,25 +15,42 @@ use serde_json::json;
 
 use crate::problem::Problem;
 use crate::routes::Call;
-use crate::services::{ips, tenancy};
+use crate::services::ips::IpService;
+use crate::services::periods::renewal_end;
+use crate::services::tenancy;
 
-/// `POST /api/apps/{name}/ips` body: `{type: v4|v6|shared_v4, region?}`.
+/// The book item a dedicated IPv4 is sold under.
+const DEDICATED_V4: &str = "ip.dedicated_v4";
+
+/// The book's one-off price of a shared IPv4 or an IPv6 address.
+const ONE_OFF: &str = "ip.allocate";
+
+/// `POST /api/apps/{name}/ips` body: `{type: v4|v6|shared_v4, region?, days?}`; `days` of
+/// paid time only for a dedicated `v4`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Allocate {
     #[serde(rename = "type")]
     kind: Option<IpKind>,
     region: Option<String>,
+    days: Option<u64>,
+}
+
+/// `POST /api/apps/{name}/ips/{id}/renew` body: days of paid time to add.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Renew {
+    days: Option<u64>,
 }
 
 /// `POST /api/apps`: creates (or returns) the payer's own app → `{name, owner}`. Every wallet
 /// has exactly one.
 pub(super) async fn create(call: Call) -> Result<Response, Problem> {
-    let handle = call.provider()?;
+    let (handle, state) = (call.provider()?, call.state.clone());
     call.pay_fixed(move |payer| async move {
-        let tenant = tenancy::tenant_for(&payer.wallet)?;
+        let tenant = tenancy::tenant_for(&state, &payer.wallet).await?;
         tenancy::ensure(&handle, &tenant).await?;
-        let name = tenancy::space_name(&handle, &payer.wallet)?;
+        let name = tenancy::space_name(&state, &handle, &payer.wallet).await?;
         Ok((StatusCode::OK, json!({"name": name, "owner": payer.wallet})))
     })
     .await
@@ -51,19 +73,63 @@ pub(super) async fn list_ips(call: Call) -> Result<Response, Problem> {
         Ok(w) => w,
         Err(r) => return Ok(r),
     };
-    let list = ips::list(&call.provider()?, &wallet, call.param("name")).await?;
+    let list = IpService::of(&call)?.list(&wallet, call.param("name")).await?;
     Ok((StatusCode::OK, Json(json!({"ips": list}))).into_response())
 }
 
-/// `POST /api/apps/{name}/ips`: allocates an address (default `shared_v4`).
+/// `POST /api/apps/{name}/ips`: allocates an address (default `shared_v4`). A dedicated `v4`
+/// is priced by `days`; the others at the book's one-off price.
 pub(super) async fn allocate_ip(call: Call) -> Result<Response, Problem> {
     let req: Allocate = call.json()?;
-    let handle = call.provider()?;
+    let ips = IpService::of(&call)?;
+    let kind = req.kind.unwrap_or(IpKind::SharedV4);
     let name = call.param("name").to_owned();
-    call.pay_fixed(move |payer| async move {
-        let kind = req.kind.unwrap_or(IpKind::SharedV4);
-        let ip = ips::allocate(&handle, &payer.wallet, &name, kind, req.region.as_deref()).await?;
-        Ok((StatusCode::OK, serde_json::to_value(ip).unwrap_or_default()))
-    })
-    .await
+    let (quote, paid_for) = if kind == IpKind::V4 {
+        let days = call.units_of(DEDICATED_V4, req.days, "days")?;
+        (ips.dedicated_quote(&call, DEDICATED_V4, true, days).await?, Some(call.paid_time_of(DEDICATED_V4, days)?))
+    } else if req.days.is_some() {
+        return Err(Problem::from(compute_core::Error::new(
+            compute_core::ErrorKind::InvalidInput,
+            "days applies to a dedicated v4 address only; shared_v4 and v6 are bought once",
+        )));
+    } else {
+        (call.fixed_quote_of(ONE_OFF)?, None)
+    };
+    let terms = ips.allocate_terms(quote, &name, paid_for.is_some());
+    Ok(call
+        .pay_terms(terms, move |payer| async move {
+            let ip = ips.allocate(&payer, &name, kind, req.region.as_deref(), paid_for).await?;
+            Ok((StatusCode::OK, ip))
+        })
+        .await)
+}
+
+/// `POST /api/apps/{name}/ips/{id}/renew`: `days` more for the payer's dedicated IPv4 `{id}`
+/// (the address) → the address with its new `paid_until`.
+pub(super) async fn renew_ip(call: Call) -> Result<Response, Problem> {
+    let req: Renew = call.json()?;
+    let ips = IpService::of(&call)?;
+    let days = call.units(req.days, "days")?;
+    let (item, _) = call.metered_item()?;
+    let quote = ips.dedicated_quote(&call, item, false, days).await?;
+    let scope = ips.scope().clone();
+    let c = call.clone();
+    scope
+        .pay_for_owned(&call, quote, move |ip| async move {
+            let until = renewal_end(&c, ip.record.paid_until, days)?;
+            Ok((StatusCode::OK, ips.renew(&ip, until).await?))
+        })
+        .await
+}
+
+/// `DELETE /api/apps/{name}/ips/{id}`: releases the payer's dedicated IPv4 `{id}`.
+pub(super) async fn release_ip(call: Call) -> Result<Response, Problem> {
+    let ips = IpService::of(&call)?;
+    let scope = ips.scope().clone();
+    scope
+        .pay_for_owned(&call, call.fixed_quote()?, move |ip| async move {
+            ips.release(&ip).await?;
+            Ok((StatusCode::OK, json!({"ip": ip.provider_id(), "released": true})))
+        })
+        .await
 }

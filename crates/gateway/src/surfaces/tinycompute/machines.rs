@@ -6,13 +6,12 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use compute_core::billing::Quote;
 use compute_core::provider::{ExecRequest, Machine, MachineState};
 use compute_store::ResourceRecord;
 use serde_json::{Value, json};
 
 use super::shapes::{ExecBody, MachineRequest, Period, WaitQuery};
-use crate::payments::flow::ActResult;
+use crate::payments::flow::{ActResult, Terms};
 use crate::problem::Problem;
 use crate::routes::Call;
 use crate::services::machines::MachineService;
@@ -31,18 +30,15 @@ fn with_billing(machine: Machine, record: &ResourceRecord) -> Value {
     raw
 }
 
-/// The paid flow of `/api/machines/{id}/…`: `quote` (the route's fixed price when `None`),
-/// then `op` on the payer's own machine.
-async fn by_id<F, Fut>(call: Call, quote: Option<Quote>, op: F) -> Result<Response, Problem>
+/// The paid flow of `/api/machines/{id}/…` at the route's fixed price: `op` on the payer's
+/// own machine.
+async fn by_id<F, Fut>(call: Call, op: F) -> Result<Response, Problem>
 where
     F: FnOnce(MachineService, Owned) -> Fut + Send + 'static,
     Fut: Future<Output = ActResult> + Send + 'static,
 {
     let machines = MachineService::of(&call)?;
-    let quote = match quote {
-        Some(q) => q,
-        None => call.fixed_quote()?,
-    };
+    let quote = call.fixed_quote()?;
     let scope = machines.scope().clone();
     scope.pay_for_owned(&call, quote, move |m| op(machines, m)).await
 }
@@ -54,7 +50,7 @@ pub(super) async fn create(call: Call) -> Result<Response, Problem> {
     let req: MachineRequest = call.json()?;
     let machines = MachineService::of(&call)?;
     let order = machines.order(&call, req.to_spec(), req.ttl_minutes).await?;
-    let (minutes, price) = (order.units, order.quote.total);
+    let (minutes, price, terms) = (order.units, order.quote.total, machines.create_terms(&order));
     let ports: Vec<Value> = order
         .spec
         .services
@@ -66,7 +62,7 @@ pub(super) async fn create(call: Call) -> Result<Response, Problem> {
         })
         .collect();
     Ok(call
-        .pay(order.quote.clone(), move |payer| async move {
+        .pay_terms(terms, move |payer| async move {
             let created = machines.create(&payer, order).await?;
             let mut body = created.machine.raw;
             if let Some(obj) = body.as_object_mut() {
@@ -92,7 +88,7 @@ pub(super) async fn list(call: Call) -> Result<Response, Problem> {
 
 /// `GET /api/machines/{id}`.
 pub(super) async fn get(call: Call) -> Result<Response, Problem> {
-    by_id(call, None, |s, m| async move { Ok((StatusCode::OK, with_billing(s.get(&m).await?, &m.record))) }).await
+    by_id(call, |s, m| async move { Ok((StatusCode::OK, with_billing(s.get(&m).await?, &m.record))) }).await
 }
 
 /// `{"id", "state", "ok": true}`.
@@ -102,7 +98,7 @@ fn done(m: &Owned, state: &str) -> ActResult {
 
 /// `POST /api/machines/{id}/stop`.
 pub(super) async fn stop(call: Call) -> Result<Response, Problem> {
-    by_id(call, None, |s, m| async move {
+    by_id(call, |s, m| async move {
         s.stop(&m).await?;
         done(&m, "stopped")
     })
@@ -111,7 +107,7 @@ pub(super) async fn stop(call: Call) -> Result<Response, Problem> {
 
 /// `POST /api/machines/{id}/suspend`.
 pub(super) async fn suspend(call: Call) -> Result<Response, Problem> {
-    by_id(call, None, |s, m| async move {
+    by_id(call, |s, m| async move {
         s.suspend(&m).await?;
         done(&m, "suspended")
     })
@@ -120,26 +116,31 @@ pub(super) async fn suspend(call: Call) -> Result<Response, Problem> {
 
 /// `DELETE /api/machines/{id}`.
 pub(super) async fn destroy(call: Call) -> Result<Response, Problem> {
-    by_id(call, None, |s, m| async move {
+    by_id(call, |s, m| async move {
         s.destroy(&m).await?;
         done(&m, "destroyed")
     })
     .await
 }
 
-/// `POST /api/machines/{id}/start` and `/restart`: a new paid period of the machine's size.
+/// `POST /api/machines/{id}/start` and `/restart`: a new paid period of the machine's size,
+/// priced for the verified owner only.
 async fn start_like(call: Call, reboot: bool) -> Result<Response, Problem> {
     let period: Period = call.json()?;
     let machines = MachineService::of(&call)?;
-    let (minutes, paid_for, quote) = machines.renewal(&call, call.param("id"), period.ttl_minutes).await?;
-    by_id(call, Some(quote), move |s, m| async move {
-        let until = s.start(&m, paid_for, reboot).await?;
-        Ok((
-            StatusCode::OK,
-            json!({"id": m.provider_id(), "state": "started", "ttl_minutes": minutes, "paid_until": until.to_rfc3339()}),
-        ))
-    })
-    .await
+    let id = call.param("id").to_owned();
+    let (minutes, paid_for, pricing) = machines.renewal(&call, &id, period.ttl_minutes)?;
+    let terms = Terms { pricing, check: Some(machines.scope().owns(&id)) };
+    Ok(call
+        .pay_terms(terms, move |payer| async move {
+            let m = machines.scope().owned(&payer.wallet, &id).await?;
+            let until = machines.start(&m, paid_for, reboot).await?;
+            Ok((
+                StatusCode::OK,
+                json!({"id": m.provider_id(), "state": "started", "ttl_minutes": minutes, "paid_until": until.to_rfc3339()}),
+            ))
+        })
+        .await)
 }
 
 /// `POST /api/machines/{id}/start`.
@@ -152,27 +153,40 @@ pub(super) async fn restart(call: Call) -> Result<Response, Problem> {
     start_like(call, true).await
 }
 
+/// Longest `exec` Fly runs, in **seconds**.
+const MAX_EXEC_SECS: u64 = 60;
+
+/// The longest a paid call of `call` may wait: `cap`, and no longer than the request allows.
+fn budget(call: &Call, cap: u64) -> u64 {
+    cap.min(call.state.config().server.operation_budget_secs())
+}
+
 /// `POST /api/machines/{id}/exec`: `{command, timeout}` → `{exit_code, exit_signal, stdout,
-/// stderr}`; `timeout` in **seconds**, 1–60 (default 30).
+/// stderr}`; `timeout` in **seconds**, 1 to the smaller of 60 and the request's budget
+/// (default 30).
 pub(super) async fn exec(call: Call) -> Result<Response, Problem> {
     let req: ExecBody = call.json()?;
     let timeout = req.timeout.unwrap_or(30);
-    if req.command.is_empty()
-        || req.command.len() > 64
-        || req.command.iter().any(|a| a.len() > 4096)
-        || !(1..=60).contains(&timeout)
-    {
-        return Err(bad("Invalid exec request", "command must have 1–64 arguments and timeout must be 1–60 seconds"));
+    let max = budget(&call, MAX_EXEC_SECS);
+    if req.command.is_empty() || req.command.len() > 64 || req.command.iter().any(|a| a.len() > 4096) {
+        return Err(bad("Invalid exec request", "command must have 1–64 arguments of at most 4096 bytes"));
+    }
+    if !(1..=max).contains(&u64::from(timeout)) {
+        return Err(bad("Invalid exec request", &format!("timeout must be 1–{max} seconds on this gateway")));
     }
     let request = ExecRequest { command: req.command, timeout_secs: timeout, stdin: None };
-    by_id(call, None, move |s, m| async move {
+    by_id(call, move |s, m| async move {
         let out = s.exec(&m, &request).await?;
         Ok((StatusCode::OK, serde_json::to_value(out).unwrap_or(Value::Null)))
     })
     .await
 }
 
-/// `POST /api/machines/{id}/wait?state=started&timeout=60` (timeout in **seconds**, 1–300).
+/// Longest `wait` offered, in **seconds**.
+const MAX_WAIT_SECS: u64 = 300;
+
+/// `POST /api/machines/{id}/wait?state=started&timeout=60`: `timeout` in **seconds**, 1 to the
+/// request's budget (at most 300; default 60).
 pub(super) async fn wait(call: Call) -> Result<Response, Problem> {
     let q: WaitQuery = call.query()?;
     let target = match q.state.as_deref().unwrap_or("started") {
@@ -185,8 +199,13 @@ pub(super) async fn wait(call: Call) -> Result<Response, Problem> {
             return Err(bad("Invalid state", &detail));
         }
     };
-    let timeout = Duration::from_secs(q.timeout.unwrap_or(60).clamp(1, 300));
-    by_id(call, None, move |s, m| async move {
+    let max = budget(&call, MAX_WAIT_SECS);
+    let timeout = q.timeout.unwrap_or(60.min(max));
+    if !(1..=max).contains(&timeout) {
+        return Err(bad("Invalid wait", &format!("timeout must be 1–{max} seconds on this gateway")));
+    }
+    let timeout = Duration::from_secs(timeout);
+    by_id(call, move |s, m| async move {
         let machine = s.wait(&m, &target, timeout).await?;
         Ok((StatusCode::OK, json!({"ok": true, "state": machine.state, "machine": machine.raw})))
     })
@@ -195,7 +214,7 @@ pub(super) async fn wait(call: Call) -> Result<Response, Problem> {
 
 /// `GET /api/machines/{id}/events` (the 50 most recent).
 pub(super) async fn events(call: Call) -> Result<Response, Problem> {
-    by_id(call, None, |s, m| async move {
+    by_id(call, |s, m| async move {
         let list = s.events(&m, 50).await?;
         Ok((StatusCode::OK, Value::Array(list.into_iter().map(|e| e.raw).collect())))
     })
@@ -204,12 +223,12 @@ pub(super) async fn events(call: Call) -> Result<Response, Problem> {
 
 /// `GET /api/machines/{id}/ps`.
 pub(super) async fn ps(call: Call) -> Result<Response, Problem> {
-    by_id(call, None, |s, m| async move { Ok((StatusCode::OK, s.processes(&m).await?)) }).await
+    by_id(call, |s, m| async move { Ok((StatusCode::OK, s.processes(&m).await?)) }).await
 }
 
 /// `GET /api/machines/{id}/billing`: what was paid and until when (`remaining_seconds`).
 pub(super) async fn billing(call: Call) -> Result<Response, Problem> {
-    by_id(call, None, |_, m| async move {
+    by_id(call, |_, m| async move {
         let r = &m.record;
         let remaining = r.paid_until.map(|t| (t - Utc::now()).num_seconds().max(0));
         Ok((

@@ -73,9 +73,9 @@ pub fn routes() -> Vec<RouteSpec> {
         route(M::GET, "/api/machines/{id}/billing", "Billing of a machine", Fixed("call"))
             .needs(Fly, Machines)
             .handler(handler!(machines::billing)),
-        route(M::POST, "/api/volumes", "Create a volume", Fixed("volume.create"))
+        route(M::POST, "/api/volumes", "Create a volume (paid per GB-day)", Metered("volume.storage"))
             .needs(Fly, Volumes)
-            .example(r#"{"name":"my_data","region":"sjc","size_gb":1}"#)
+            .example(r#"{"name":"my_data","region":"sjc","size_gb":1,"days":30}"#)
             .handler(handler!(volumes::create)),
         route(M::GET, "/api/volumes", "List volumes", Fixed("call"))
             .needs(Fly, Volumes)
@@ -86,10 +86,19 @@ pub fn routes() -> Vec<RouteSpec> {
         route(M::DELETE, "/api/volumes/{id}", "Delete a volume", Fixed("call"))
             .needs(Fly, Volumes)
             .handler(handler!(volumes::delete)),
-        route(M::PUT, "/api/volumes/{id}/extend", "Extend a volume", Fixed("volume.extend"))
+        route(
+            M::PUT,
+            "/api/volumes/{id}/extend",
+            "Extend a volume",
+            Quoted("volume.storage: its one-off fee + the per-GB-day rate × GB added × whole days of paid time left"),
+        )
+        .needs(Fly, Volumes)
+        .example(r#"{"size_gb":5}"#)
+        .handler(handler!(volumes::extend)),
+        route(M::POST, "/api/volumes/{id}/renew", "Buy more paid time for a volume", Renewal("volume.storage"))
             .needs(Fly, Volumes)
-            .example(r#"{"size_gb":5}"#)
-            .handler(handler!(volumes::extend)),
+            .example(r#"{"days":30}"#)
+            .handler(handler!(volumes::renew)),
         route(M::POST, "/api/apps", "Create an app", Fixed("call")).needs(Fly, Tenancy).handler(handler!(apps::create)),
         route(M::DELETE, "/api/apps/{name}", "Delete an app", Fixed("call"))
             .needs(Fly, Tenancy)
@@ -97,9 +106,22 @@ pub fn routes() -> Vec<RouteSpec> {
         route(M::GET, "/api/apps/{name}/ips", "List an app's IPs", Free)
             .needs(Fly, Ips)
             .handler(handler!(apps::list_ips)),
-        route(M::POST, "/api/apps/{name}/ips", "Allocate an IP", Fixed("ip.allocate"))
+        route(
+            M::POST,
+            "/api/apps/{name}/ips",
+            "Allocate an IP",
+            Quoted("shared_v4 and v6: ip.allocate, once; a dedicated v4: ip.dedicated_v4, its one-off fee + the per-day rate × days (default 30)"),
+        )
+        .needs(Fly, Ips)
+        .example(r#"{"type":"v4","days":30}"#)
+        .handler(handler!(apps::allocate_ip)),
+        route(M::POST, "/api/apps/{name}/ips/{id}/renew", "Buy more paid time for a dedicated IPv4", Renewal("ip.dedicated_v4"))
             .needs(Fly, Ips)
-            .handler(handler!(apps::allocate_ip)),
+            .example(r#"{"days":30}"#)
+            .handler(handler!(apps::renew_ip)),
+        route(M::DELETE, "/api/apps/{name}/ips/{id}", "Release a dedicated IPv4", Fixed("call"))
+            .needs(Fly, Ips)
+            .handler(handler!(apps::release_ip)),
         route(M::POST, "/api/do/droplets", "Create a droplet", Metered("do.droplet"))
             .needs(Digitalocean, Machines)
             .example(r#"{"name":"my-droplet","region":"nyc1","size":"s-1vcpu-1gb","image":"ubuntu-24-04-x64"}"#),

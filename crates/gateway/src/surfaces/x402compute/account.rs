@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use compute_core::WalletAddress;
 use compute_core::http::ExposeSecret;
 use serde::Deserialize;
@@ -37,27 +38,52 @@ pub(super) async fn balance(call: Call) -> Result<Response, Problem> {
         .into_response())
 }
 
-/// `POST /compute/api-keys` body.
+/// Longest lifetime a key can be given, in **seconds** (one year).
+const MAX_KEY_LIFETIME_SECS: u64 = 365 * 24 * 3600;
+
+/// `POST /compute/api-keys` body: a label and an optional lifetime in **seconds**.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewKey {
     label: Option<String>,
+    expires_in_secs: Option<u64>,
 }
 
-/// `POST /compute/api-keys`: a new key for the signing wallet, shown once.
+fn bad(title: &str, detail: String) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "invalid_input", title).with_detail(detail)
+}
+
+/// `POST /compute/api-keys`: a new key for the wallet that signed this very request (a fresh,
+/// single-use proof or signature), shown once; at most `auth.max_api_keys_per_wallet` live
+/// keys per wallet (409 beyond).
 pub(super) async fn create_key(call: Call) -> Result<Response, Problem> {
     let req: NewKey = call.json()?;
     let label = req.label.unwrap_or_else(|| "agent".to_owned());
     if label.len() > 64 {
-        return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_input", "Invalid label")
-            .with_detail("label: at most 64 characters"));
+        return Err(bad("Invalid label", "label: at most 64 characters".into()));
+    }
+    if req.expires_in_secs.is_some_and(|s| s == 0 || s > MAX_KEY_LIFETIME_SECS) {
+        return Err(bad("Invalid lifetime", format!("expires_in_secs must be 1–{MAX_KEY_LIFETIME_SECS}")));
     }
     let w = match wallet(&call).await {
         Ok(w) => w,
         Err(r) => return Ok(r),
     };
-    let k = call.state.store().create_api_key(&w, &label).await?;
-    let body = json!({"id": k.record.id, "label": k.record.label, "api_key": k.key.expose_secret(), "created_at": k.record.created_at.to_rfc3339(), "note": "shown once; store it"});
+    let cap = call.state.config().auth.max_api_keys_per_wallet;
+    if call.state.store().live_api_keys(&w).await? >= cap {
+        return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Too many API keys")
+            .with_detail(format!("a wallet holds at most {cap} live API keys; revoke one first")));
+    }
+    let expires_at = req.expires_in_secs.map(|s| Utc::now() + chrono::Duration::seconds(i64::try_from(s).unwrap_or(0)));
+    let k = call.state.store().create_api_key(&w, &label, expires_at).await?;
+    let body = json!({
+        "id": k.record.id,
+        "label": k.record.label,
+        "api_key": k.key.expose_secret(),
+        "created_at": k.record.created_at.to_rfc3339(),
+        "expires_at": k.record.expires_at.map(|t| t.to_rfc3339()),
+        "note": "shown once; store it",
+    });
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -70,7 +96,15 @@ pub(super) async fn list_keys(call: Call) -> Result<Response, Problem> {
     let keys = call.state.store().list_api_keys(&w).await?;
     let list: Vec<_> = keys
         .iter()
-        .map(|k| json!({"id": k.id, "label": k.label, "created_at": k.created_at.to_rfc3339(), "revoked": k.revoked_at.is_some()}))
+        .map(|k| {
+            json!({
+                "id": k.id,
+                "label": k.label,
+                "created_at": k.created_at.to_rfc3339(),
+                "expires_at": k.expires_at.map(|t| t.to_rfc3339()),
+                "revoked": k.revoked_at.is_some(),
+            })
+        })
         .collect();
     Ok(Json(json!({"api_keys": list})).into_response())
 }
