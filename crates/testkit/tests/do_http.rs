@@ -19,7 +19,7 @@ const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsab
 fn spec() -> &'static OpenApi {
     static DOC: OnceLock<OpenApi> = OnceLock::new();
     DOC.get_or_init(|| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/digitalocean/bundled.json");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/digitalocean/openapi-subset.json");
         OpenApi::load(&path).unwrap()
     })
 }

@@ -110,11 +110,11 @@ pub(crate) fn spec() -> MachineSpec {
 }
 
 /// The official spec, parsed once per test binary:
-/// `CARGO_MANIFEST_DIR/../../../../shared/specs/digitalocean/bundled.json`.
+/// `fixtures/digitalocean/openapi-subset.json` (the paths this crate uses, cut from `../shared/specs/digitalocean/bundled.json` by `fixtures/digitalocean/subset_spec.py`).
 pub(crate) fn spec_doc() -> &'static OpenApi {
     static DOC: OnceLock<OpenApi> = OnceLock::new();
     DOC.get_or_init(|| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/specs/digitalocean/bundled.json");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/digitalocean/openapi-subset.json");
         OpenApi::load(&path).unwrap_or_else(|e| panic!("the DigitalOcean spec is needed for the contract checks: {e}"))
     })
 }
