@@ -1,5 +1,6 @@
 """pympp 0.16 pays the gateway on anvil --network tempo (challenges expire in 20 s, see
-payments-mpp.md §4). Prints `N passed, N failed`."""
+payments-mpp.md §4): a TinyCompute read and, with the DigitalOcean fake (DO_FAKE_URL), a SiloVPS
+server create and extend. Prints `N passed, N failed`."""
 
 import asyncio
 import base64
@@ -50,6 +51,29 @@ async def main():
     decoded = json.loads(base64.urlsafe_b64decode(receipt + "=" * (-len(receipt) % 4))) if receipt else {}
     check("the receipt is a tempo success", decoded.get("status") == "success" and decoded.get("method") == "tempo", decoded)
     check("payTo received exactly $0.001 (1000 base units)", after - before == 1000, after - before)
+    if os.environ.get("DO_FAKE_URL"):
+        await silovps(account)
+
+
+async def silovps(account):
+    """SiloVPS: a small server for 20 minutes ($0.025), then one more minute ($0.01 floor);
+    each a single 402 paid, as the seed's clients expect."""
+    async with Mpp(methods=[tempo.charge(account=account, rpc_url=RPC, chain_id=1337)]) as mpp:
+        before = balance(RECIPIENT)
+        body = {"size": "small", "region": "nyc1", "image": "ubuntu-24-04-x64", "minutes": 20}
+        created = await mpp.fetch(f"{GATEWAY}/v1/servers", method="POST", json=body)
+        moved = balance(RECIPIENT) - before
+        data = created.json() if created.status_code == 200 else {}
+        check("POST /v1/servers (small, 20 min) answers srv_… provisioning",
+              str(data.get("id", "")).startswith("srv_") and data.get("status") == "provisioning", created.text[:400])
+        check("total_charged 0.025 and payTo rose by exactly 25000 base units",
+              data.get("total_charged") == "0.025" and moved == 25000, (data, moved))
+        before = balance(RECIPIENT)
+        extended = await mpp.fetch(f"{GATEWAY}/v1/servers/{data.get('id')}/extend", method="POST", json={"minutes": 1})
+        moved = balance(RECIPIENT) - before
+        data = extended.json() if extended.status_code == 200 else {}
+        check("extend by one minute charges the $0.01 floor",
+              data.get("charged") == "0.01" and data.get("minutes_added") == 1 and moved == 10000, (extended.text[:300], moved))
 
 
 try:

@@ -6,7 +6,7 @@ use crate::tools;
 use crate::util::{cargo, run as sh, succeeds};
 
 /// The gateway's provider and rail features, each checked alone (`""` is none).
-const GATEWAY_FEATURES: [&str; 4] = ["", "fly", "tempo", "evm"];
+const GATEWAY_FEATURES: [&str; 6] = ["", "fly", "digitalocean", "tempo", "evm", "solana"];
 
 /// Runs every check CI runs, in order, stopping at the first failure.
 pub(crate) fn run() -> Result<(), String> {

@@ -1,7 +1,8 @@
 //! `cargo xtask e2e`: the real stack on this machine — anvil `--network tempo`, the Fly fake,
 //! the gateway binary on SQLite, two gateway processes on one PostgreSQL — paid by the real
 //! clients (mppx CLI and library, pympp) and, on a second anvil (chain 84532, Circle's real
-//! USDC), by the x402 clients (@x402/fetch, x402-fetch, PyPI x402). Test cases live in
+//! USDC), by the x402 clients (@x402/fetch, x402-fetch, PyPI x402), and on the LiteSVM shim
+//! (Solana, devnet USDC) by @x402/svm and PyPI x402's SVM client. Test cases live in
 //! `e2e/*.mjs` and `e2e/*.py`; each prints `N passed, N failed`; this prints the total last.
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ const CHALLENGE_TTL_SECS: u64 = 20;
 /// HMAC secret of the e2e gateways (test value, at least 32 bytes).
 const SECRET: &str = "e2e-only-secret-0123456789abcdef0123456789";
 const FLY_TOKEN: &str = "fly-e2e-token";
+const DO_TOKEN: &str = "do-e2e-token";
+/// The MPP realm of the e2e gateways (not their host, so clients must pin it).
+const REALM: &str = "compute-gateway.e2e";
 
 /// The running local stack: anvil (Tempo), the Fly fake and gateway processes.
 pub(crate) struct Stack {
@@ -30,15 +34,21 @@ pub(crate) struct Stack {
     pub(crate) rpc: String,
     /// Fly fake base URL.
     pub(crate) fly: String,
+    /// DigitalOcean fake base URL.
+    pub(crate) digitalocean: String,
     /// x402: JSON-RPC URL of the Base Sepolia anvil (chain 84532, real USDC).
     pub(crate) base_rpc: String,
+    /// x402 on Solana: JSON-RPC URL of the LiteSVM shim.
+    pub(crate) svm: String,
     /// The folder of the built binaries.
     pub(crate) bin: PathBuf,
     /// The folder of logs, configurations and gateway data.
     pub(crate) work: PathBuf,
     _anvil: Proc,
     _fly: Proc,
+    _do: Proc,
     _base_anvil: Proc,
+    _svm: Proc,
 }
 
 impl Stack {
@@ -80,17 +90,40 @@ impl Stack {
         if !fly.starts_with("http://") {
             return Err(format!("fly-fake printed {line:?}"));
         }
+        // Droplets become active, and actions complete, after 300 ms: clients poll as they
+        // would against DigitalOcean.
+        let (do_proc, line) = Proc::spawn_reading_line(
+            "do-fake",
+            Command::new(bin.join("do-fake")).args([
+                "--listen",
+                "127.0.0.1:0",
+                "--token",
+                DO_TOKEN,
+                "--transition-ms",
+                "300",
+            ]),
+        )?;
+        let digitalocean = line.rsplit(' ').next().unwrap_or_default().to_owned();
+        if !digitalocean.starts_with("http://") {
+            return Err(format!("do-fake printed {line:?}"));
+        }
+        let (svm_proc, svm) = crate::svm::start_svm_shim(&bin, work)?;
+        crate::svm::fund_svm_accounts(&svm)?;
         let mut stack = Stack {
             gateway: Gateway { url: String::new(), proc: None },
             pg: None,
             rpc,
             fly,
+            digitalocean,
             base_rpc,
+            svm,
             bin,
             work: work.to_owned(),
             _anvil: anvil,
             _fly: fly_proc,
+            _do: do_proc,
             _base_anvil: base_anvil,
+            _svm: svm_proc,
         };
         stack.gateway = stack.launch(&Launch::named("gateway-sqlite"))?;
         if with_postgres {
@@ -142,10 +175,13 @@ pub(crate) fn run() -> Result<(), String> {
             .env("RPC_URL", &stack.rpc)
             .env("FLY_FAKE_URL", &stack.fly)
             .env("FLY_TOKEN", FLY_TOKEN)
+            .env("DO_FAKE_URL", &stack.digitalocean)
+            .env("DO_TOKEN", DO_TOKEN)
             .env("RECIPIENT", RECIPIENT)
             .env("CHALLENGE_TTL_SECS", CHALLENGE_TTL_SECS.to_string())
             .env("MPPX_BIN", root().join("e2e/node_modules/.bin/mppx"));
         x402_env(c, &stack.base_rpc);
+        crate::svm::svm_env(c, &stack.svm);
     };
     let mut totals = (0u32, 0u32);
     let mut outcome = Ok(());
@@ -155,8 +191,14 @@ pub(crate) fn run() -> Result<(), String> {
     python.arg("pympp_pay.py");
     let mut hardening = Command::new("node");
     hardening.arg("hardening.mjs");
-    let mut suites =
-        vec![("mpp (mppx CLI and library)", node), ("pympp", python), ("hardening (mppx library)", hardening)];
+    let mut silovps = Command::new("node");
+    silovps.arg("silovps.mjs");
+    let mut suites = vec![
+        ("mpp (mppx CLI and library)", node),
+        ("pympp", python),
+        ("hardening (mppx library)", hardening),
+        ("silovps and /api/do (mppx CLI and library)", silovps),
+    ];
     suites.extend(x402_suites(&tools.python));
     for (name, mut cmd) in suites {
         env(&mut cmd);
@@ -200,16 +242,23 @@ pub(crate) fn demo() -> Result<(), String> {
     let g = &stack.gateway.url;
     let mppx = root().join("e2e/node_modules/.bin/mppx");
     eprintln!(
-        "\nLocal stack up (logs in {}):\n  gateway   {g}\n  tempo RPC {}\n  Fly fake  {}\n\n\
+        "\nLocal stack up (logs in {}):\n  gateway   {g}\n  tempo RPC {}\n  Fly fake  {}\n  DigitalOcean fake {}\n\n\
          Pay with the mppx CLI from an anvil dev account:\n\n\
          export MPPX_RPC_URL={} MPPX_PRIVATE_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d\n\
          {m} {g}/api/machines -J '{{\"name\":\"my-server\",\"region\":\"sjc\",\"config\":{{\"image\":\"ubuntu:latest\",\"init\":{{\"cmd\":[\"sleep\",\"infinity\"]}},\"guest\":{{\"cpu_kind\":\"shared\",\"cpus\":1,\"memory_mb\":512}}}}}}'\n\
          {m} {g}/api/machines/<id>/exec -J '{{\"command\":[\"ls\",\"-la\"]}}'\n\
          {m} {g}/api/machines/<id>/stop -X POST\n\
-         {m} {g}/api/machines/<id> -X DELETE\n\nCtrl-C stops everything.",
+         {m} {g}/api/machines/<id> -X DELETE\n\n\
+         The SiloVPS workflow on the DigitalOcean fake:\n\n\
+         curl {g}/v1/catalog/sizes\n\
+         {m} {g}/v1/servers -J '{{\"size\":\"small\",\"region\":\"nyc1\",\"image\":\"ubuntu-24-04-x64\",\"minutes\":20}}'\n\
+         {m} {g}/v1/servers/<srv_id>            # IP, root password, remaining time (a zero-amount proof)\n\
+         {m} {g}/v1/servers/<srv_id>/extend -J '{{\"minutes\":1}}'\n\
+         {m} {g}/v1/servers/<srv_id> -X DELETE  # snapshot kept 72 h\n\nCtrl-C stops everything.",
         work.display(),
         stack.rpc,
         stack.fly,
+        stack.digitalocean,
         stack.rpc,
         m = mppx.display()
     );
@@ -250,13 +299,16 @@ impl Gateway {
         let database = launch.database.map(|u| format!("[database]\nurl = \"{u}\"\n")).unwrap_or_default();
         let toml = format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{data}\"\n{database}\n\
-             [payments.tempo]\nrpc_url = \"{rpc}\"\nchain_id = 1337\nrecipient = \"{RECIPIENT}\"\nrealm = \"compute-gateway.e2e\"\n\
+             [payments.tempo]\nrpc_url = \"{rpc}\"\nchain_id = 1337\nrecipient = \"{RECIPIENT}\"\nrealm = \"{REALM}\"\n\
              secret_key = \"{SECRET}\"\nchallenge_ttl_secs = {CHALLENGE_TTL_SECS}\n\n\
-             [providers.fly]\ntoken = \"{FLY_TOKEN}\"\norg_slug = \"e2e\"\nbase_url = \"{fly}\"\n{base}",
+             [providers.fly]\ntoken = \"{FLY_TOKEN}\"\norg_slug = \"e2e\"\nbase_url = \"{fly}\"\n\
+             [providers.digitalocean]\ntoken = \"{DO_TOKEN}\"\nbase_url = \"{digitalocean}\"\n{base}{solana}",
             data = data.display(),
             rpc = stack.rpc,
             fly = stack.fly,
+            digitalocean = stack.digitalocean,
             base = base_config(&stack.base_rpc),
+            solana = solana_config(&stack.svm),
         );
         std::fs::write(&config, toml).map_err(|e| e.to_string())?;
         let mut cmd = Command::new(stack.bin.join("compute-gateway"));
@@ -361,16 +413,33 @@ fn base_config(base_rpc: &str) -> String {
     )
 }
 
+/// The `[payments.solana]` section of a gateway config (the LiteSVM shim).
+fn solana_config(svm: &str) -> String {
+    let keys: String =
+        crate::svm::gateway_solana_settings(svm).iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
+    format!("\n[payments.solana]\n{keys}")
+}
+
 /// The environment of the x402 suites.
 fn x402_env(c: &mut Command, base_rpc: &str) {
     c.env("BASE_RPC_URL", base_rpc).env("BASE_PAY_TO", BASE_PAY_TO).env("BASE_SETTLER", BASE_SETTLER);
 }
 
-/// The x402 suites: @x402/fetch (v2) and x402-fetch (v1) in node, the PyPI x402 client.
+/// The x402 suites: @x402/fetch (v2) and x402-fetch (v1) in node, the PyPI x402 client; on
+/// Solana, @x402/fetch with @x402/svm and the PyPI x402 SVM client.
 fn x402_suites(python: &Path) -> Vec<(&'static str, Command)> {
     let mut node = Command::new("node");
     node.arg("x402.mjs");
     let mut py = Command::new(python);
     py.arg("x402_pay.py");
-    vec![("x402 (@x402/fetch v2, x402-fetch v1)", node), ("x402 (PyPI x402)", py)]
+    let mut svm_node = Command::new("node");
+    svm_node.arg("svm.mjs");
+    let mut svm_py = Command::new(python);
+    svm_py.arg("svm_pay.py");
+    vec![
+        ("x402 (@x402/fetch v2, x402-fetch v1)", node),
+        ("x402 (PyPI x402)", py),
+        ("x402 on Solana (@x402/fetch + @x402/svm)", svm_node),
+        ("x402 on Solana (PyPI x402 SVM)", svm_py),
+    ]
 }

@@ -12,7 +12,9 @@
 mod ci;
 mod crash;
 mod e2e;
+mod fuzz;
 mod procs;
+mod svm;
 mod tools;
 mod util;
 
@@ -25,8 +27,9 @@ fn main() -> ExitCode {
         Some("tools") => tools::install_all().map(|_| ()),
         Some("demo") => e2e::demo(),
         Some("e2e") => e2e::run(),
+        Some("fuzz") => fuzz::run_cmd(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|e2e|tools|demo>");
+            eprintln!("usage: cargo xtask <ci|e2e|tools|demo|fuzz [--seconds N] [--target NAME]>");
             return ExitCode::from(2);
         }
     };

@@ -3,9 +3,8 @@
 //! so that the gateway's `[payments.solana]` rail and the real clients (e2e/svm.mjs with
 //! @x402/svm 2.27, e2e/svm_pay.py with PyPI x402[svm] 2.25) can run on it.
 //!
-//! Not wired in yet: `main.rs` does not declare this module; `e2e.rs` is to call
-//! [`start_svm_shim`], then [`fund_svm_accounts`], give the gateway [`gateway_solana_settings`]
-//! and the suites [`svm_env`].
+//! `e2e.rs` calls [`start_svm_shim`], then [`fund_svm_accounts`], gives the gateway
+//! [`gateway_solana_settings`] and the suites [`svm_env`].
 //!
 //! The keys are test-only and public: each keypair is the ed25519 key of the 32-byte seed
 //! named beside it (`solders.Keypair.from_seed(bytes([b] * 32))`, Rust

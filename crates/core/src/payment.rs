@@ -215,6 +215,13 @@ pub trait Payment: Send + Sync + fmt::Debug {
     /// The response headers that carry the receipt of a settled payment (MPP
     /// `Payment-Receipt`, x402 `PAYMENT-RESPONSE` or `X-PAYMENT-RESPONSE`), as name/value pairs.
     fn receipt_headers(&self, verified: &Verified, reference: &str) -> Vec<(String, String)>;
+
+    /// What keeps this rail from settling payments right now, in words (e.g. the merchant's
+    /// token account does not exist); empty when it is ready. Shown by `/health` and
+    /// `config check`. The default checks nothing.
+    async fn readiness(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]

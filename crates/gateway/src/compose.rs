@@ -26,6 +26,8 @@ pub fn compiled_providers() -> Vec<ProviderId> {
     let mut v = Vec::new();
     #[cfg(feature = "fly")]
     v.push(ProviderId::Fly);
+    #[cfg(feature = "digitalocean")]
+    v.push(ProviderId::Digitalocean);
     v
 }
 
@@ -38,11 +40,13 @@ pub fn compiled_rails() -> Vec<&'static str> {
     v.push("tempo");
     #[cfg(feature = "evm")]
     v.push("evm");
+    #[cfg(feature = "solana")]
+    v.push("solana");
     v
 }
 
 /// Every rail section name the gateway knows, compiled in or not.
-pub const RAIL_SECTIONS: [&str; 2] = ["tempo", "evm"];
+pub const RAIL_SECTIONS: [&str; 3] = ["tempo", "evm", "solana"];
 
 /// What was composed: provider handles, rails and wallet-authentication methods, plus the
 /// parsed settings (redacted by their own `Debug`) for `config check`.
@@ -104,6 +108,12 @@ fn providers(config: &Config, out: &mut Composed) -> Result<(), ConfigError> {
         let handle = compute_fly::handle(fly).map_err(|e| crate_error("providers.fly", &e))?;
         out.providers.insert(ProviderId::Fly, handle);
     }
+    #[cfg(feature = "digitalocean")]
+    if let Some(c) = config.providers.parse::<compute_digitalocean::DoConfig>("providers", "digitalocean")? {
+        record(out, "providers.digitalocean", &c);
+        let handle = compute_digitalocean::handle(c).map_err(|e| crate_error("providers.digitalocean", &e))?;
+        out.providers.insert(ProviderId::Digitalocean, handle);
+    }
     let _ = out;
     Ok(())
 }
@@ -146,6 +156,13 @@ fn rails(config: &Config, store: &Store, out: &mut Composed) -> Result<(), Confi
             out.rails.push(Arc::new(rail));
         }
         verifiers.push(Arc::new(compute_pay_evm::EvmSignatureVerifier::new(names)));
+    }
+    #[cfg(feature = "solana")]
+    if let Some(c) = config.payments.parse::<compute_pay_solana::SolanaConfig>("payments", "solana")? {
+        record(out, "payments.solana", &c);
+        let rail = compute_pay_solana::SolanaRail::new(c).map_err(|e| crate_error("payments.solana", &e))?;
+        out.rails.push(Arc::new(rail));
+        verifiers.push(Arc::new(compute_pay_solana::SolanaSignatureVerifier::new()));
     }
     if !verifiers.is_empty() {
         let window = std::time::Duration::from_secs(config.auth.signed_header_window_secs);

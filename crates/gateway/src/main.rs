@@ -41,12 +41,19 @@ enum ConfigAction {
 const EXIT_CONFIG: u8 = 2;
 
 /// `config check`: composes every section (each crate parses and validates its own) over an
-/// in-memory database, and the price books; returns the parsed sections, secrets redacted.
+/// in-memory database, and the price books; returns the parsed sections, secrets redacted,
+/// then what keeps a rail from settling (e.g. a missing merchant token account).
 async fn check(config: &Config) -> Result<Vec<(String, String)>, String> {
     let store = compute_store::Store::connect("sqlite::memory:").await.map_err(|e| e.to_string())?;
     let composed = compute_gateway::compose::compose(config, &store).map_err(|e| e.to_string())?;
     compute_gateway::pricing::books(config).map_err(|e| e.to_string())?;
-    Ok(composed.settings)
+    let mut settings = composed.settings;
+    for rail in &composed.rails {
+        for problem in rail.readiness().await {
+            settings.push((format!("warning: rail {}", rail.rail().rail), problem));
+        }
+    }
+    Ok(settings)
 }
 
 fn main() -> ExitCode {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use compute_core::auth::WalletAuth;
 use compute_core::billing::{Billing, BookBilling, MarginBilling, PriceBooks};
+use compute_core::http::SecretString;
 use compute_core::payment::Payment;
 use compute_core::provider::{ProviderHandle, ProviderId};
 use compute_store::Store;
@@ -32,7 +33,8 @@ struct Inner {
     routes: Vec<Arc<RouteSpec>>,
     catalogs: CatalogCache,
     instance_id: String,
-    tenancy_secret: tokio::sync::OnceCell<compute_core::http::SecretString>,
+    tenancy_secret: tokio::sync::OnceCell<SecretString>,
+    data_key: tokio::sync::OnceCell<SecretString>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
                 catalogs: CatalogCache::default(),
                 instance_id: uuid::Uuid::new_v4().to_string(),
                 tenancy_secret: tokio::sync::OnceCell::new(),
+                data_key: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -123,16 +126,34 @@ impl AppState {
     ///
     /// # Errors
     /// Database errors reading it.
-    pub async fn tenancy_secret(&self) -> compute_core::Result<&compute_core::http::SecretString> {
-        self.inner
-            .tenancy_secret
-            .get_or_try_init(|| async {
-                match &self.inner.config.tenancy.secret {
-                    Some(s) => Ok(s.clone()),
-                    None => self.inner.store.server_secret(crate::services::tenancy::SECRET_NAME).await,
-                }
-            })
-            .await
+    pub async fn tenancy_secret(&self) -> compute_core::Result<&SecretString> {
+        let configured = self.inner.config.tenancy.secret.as_ref();
+        self.configured_or_stored(&self.inner.tenancy_secret, configured, crate::services::tenancy::SECRET_NAME).await
+    }
+
+    /// The key that seals data kept encrypted at rest (root passwords): `[secrets] data_key`,
+    /// or one kept in the database.
+    ///
+    /// # Errors
+    /// Database errors reading it.
+    pub async fn data_key(&self) -> compute_core::Result<&SecretString> {
+        let configured = self.inner.config.secrets.data_key.as_ref();
+        self.configured_or_stored(&self.inner.data_key, configured, crate::services::passwords::KEY_NAME).await
+    }
+
+    async fn configured_or_stored<'a>(
+        &'a self,
+        cell: &'a tokio::sync::OnceCell<SecretString>,
+        configured: Option<&SecretString>,
+        name: &str,
+    ) -> compute_core::Result<&'a SecretString> {
+        cell.get_or_try_init(|| async {
+            match configured {
+                Some(s) => Ok(s.clone()),
+                None => self.inner.store.server_secret(name).await,
+            }
+        })
+        .await
     }
 
     /// This process's id (the holder of its leases).

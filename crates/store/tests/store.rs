@@ -85,7 +85,7 @@ async fn resources_are_scoped_to_their_owner(db: &TestDb) {
     assert_eq!(s.insert_resource(dup).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
 
     let (kinds, states) = ([ResourceKind::Machine], [ResourceState::Running]);
-    let later = DueQuery { kinds: &kinds, states: &states, at: Utc::now() + Duration::minutes(11) };
+    let later = DueQuery { kinds: &kinds, states: &states, at: Utc::now() + Duration::minutes(11), providers: &[] };
     let due = s.resources_due(&later, None, 10).await.unwrap();
     assert_eq!(due.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), vec![r.id.clone()]);
     let cursor = DueCursor::after(&due[0]).unwrap();
@@ -94,6 +94,10 @@ async fn resources_are_scoped_to_their_owner(db: &TestDb) {
     assert!(s.resources_due(&now, None, 10).await.unwrap().is_empty());
     let volumes = DueQuery { kinds: &[ResourceKind::Volume], ..later };
     assert!(s.resources_due(&volumes, None, 10).await.unwrap().is_empty(), "another kind");
+    let elsewhere = DueQuery { providers: &[ProviderId::Digitalocean], ..later };
+    assert!(s.resources_due(&elsewhere, None, 10).await.unwrap().is_empty(), "another provider");
+    let here = DueQuery { providers: &[ProviderId::Fly], ..later };
+    assert_eq!(s.resources_due(&here, None, 10).await.unwrap().len(), 1);
 
     s.update_resource(&r.id, ResourceUpdate::state(ResourceState::Destroyed)).await.unwrap();
     assert!(s.list_resources(&alice, ResourceKind::Machine).await.unwrap().is_empty());

@@ -41,19 +41,9 @@ fn tenant() -> Tenant {
 
 fn spec(name: &str) -> MachineSpec {
     MachineSpec {
-        name: name.into(),
-        region: "nyc1".into(),
-        image: "ubuntu-24-04-x64".into(),
-        size: MachineSize::Plan("s-1vcpu-1gb".into()),
-        env: BTreeMap::new(),
-        command: None,
-        services: vec![],
-        mounts: vec![],
-        restart: None,
-        auto_destroy: false,
-        ssh_keys: vec![],
         user_data: Some("#cloud-config\npackages: [htop]\n".into()),
         labels: BTreeMap::from([("cg_owner".to_owned(), "0xabc".to_owned())]),
+        ..MachineSpec::of_plan(name, "nyc1", "ubuntu-24-04-x64", "s-1vcpu-1gb")
     }
 }
 

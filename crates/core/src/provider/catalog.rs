@@ -22,6 +22,11 @@ pub struct Catalog {
     pub storage_per_gb: Option<ProviderCost>,
     /// Provider cost of a dedicated public IPv4, when the provider sells them.
     pub dedicated_ipv4: Option<ProviderCost>,
+    /// Whether a stopped (powered-off) machine bills like a running one (DigitalOcean
+    /// droplets, Vultr instances; a stopped Fly machine bills only its root filesystem). When
+    /// it does, expiry snapshots and destroys a machine instead of stopping it.
+    #[serde(default)]
+    pub stopped_machines_billed: bool,
 }
 
 impl Catalog {

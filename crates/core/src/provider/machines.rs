@@ -94,7 +94,8 @@ pub enum RestartPolicy {
 
 /// A validated machine to create. The gateway builds it from an allow-listed request body;
 /// adapters map it onto their provider's create call and add nothing the caller did not ask for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` redacts `user_data` and `env` values (they may carry passwords and tokens).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MachineSpec {
     /// Name, unique within the tenant.
     pub name: String,
@@ -123,6 +124,54 @@ pub struct MachineSpec {
     /// Labels the adapter stores on the resource (Fly metadata, tags) so a create whose answer
     /// was lost can be found again.
     pub labels: BTreeMap<String, String>,
+}
+
+impl MachineSpec {
+    /// A VM of provider plan `plan` (DigitalOcean `s-1vcpu-1gb`, Vultr `vc2-1c-1gb`) from
+    /// `image` in `region`, with nothing else set: no env, command, services, mounts, keys or
+    /// user data.
+    pub fn of_plan(
+        name: impl Into<String>,
+        region: impl Into<String>,
+        image: impl Into<String>,
+        plan: impl Into<String>,
+    ) -> Self {
+        MachineSpec {
+            name: name.into(),
+            region: region.into(),
+            image: image.into(),
+            size: MachineSize::Plan(plan.into()),
+            env: BTreeMap::new(),
+            command: None,
+            services: vec![],
+            mounts: vec![],
+            restart: None,
+            auto_destroy: false,
+            ssh_keys: vec![],
+            user_data: None,
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for MachineSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MachineSpec")
+            .field("name", &self.name)
+            .field("region", &self.region)
+            .field("image", &self.image)
+            .field("size", &self.size)
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("command", &self.command)
+            .field("services", &self.services)
+            .field("mounts", &self.mounts)
+            .field("restart", &self.restart)
+            .field("auto_destroy", &self.auto_destroy)
+            .field("ssh_keys", &self.ssh_keys)
+            .field("user_data", &self.user_data.as_ref().map(|u| format!("<{} bytes redacted>", u.len())))
+            .field("labels", &self.labels)
+            .finish()
+    }
 }
 
 /// Lifecycle state, normalised across providers. Unknown provider states are kept verbatim.
@@ -331,4 +380,21 @@ pub trait IpAddresses: Send + Sync {
     async fn allocate_ip(&self, tenant: &Tenant, kind: IpKind, region: Option<&str>) -> Result<IpAssignment>;
     /// Releases an address.
     async fn release_ip(&self, tenant: &Tenant, ip: &str) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_specs_do_not_show_user_data_or_env_values_in_debug() {
+        let spec = MachineSpec {
+            env: BTreeMap::from([("TOKEN".into(), "env-secret".into())]),
+            user_data: Some("password: hunter2".into()),
+            ..MachineSpec::of_plan("m", "nyc1", "ubuntu-24-04-x64", "s-1vcpu-1gb")
+        };
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("env-secret"), "{shown}");
+        assert!(shown.contains("TOKEN") && shown.contains("redacted"));
+    }
 }

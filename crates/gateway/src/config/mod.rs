@@ -23,7 +23,7 @@ use url::Url;
 
 mod policy;
 
-pub use policy::{ExpiryConfig, LimitsConfig};
+pub use policy::{ExpiryConfig, LimitsConfig, SecretsConfig};
 
 /// Prefix of configuration environment variables.
 pub const ENV_PREFIX: &str = "COMPUTE_GATEWAY_";
@@ -46,6 +46,8 @@ pub struct Config {
     pub expiry: ExpiryConfig,
     /// Per-wallet caps.
     pub limits: LimitsConfig,
+    /// Keys of data kept encrypted at rest.
+    pub secrets: SecretsConfig,
     /// `[providers.<id>]`: a present section enables the provider; each provider crate parses
     /// its own section (the Fly crate's `FlyConfig`, …).
     pub providers: Sections,
@@ -355,10 +357,17 @@ fn describe_in(e: figment::Error, prefix: &str) -> String {
             let key = if path.is_empty() { "(root)".to_owned() } else { path.join(".") };
             let source =
                 e.metadata.as_ref().and_then(|m| m.source.as_ref()).map(|s| format!(" (from {s})")).unwrap_or_default();
-            format!("{key}: {}{source}", e.kind)
+            format!("{key}: {}{source}", without_snippet(&e.kind.to_string()))
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A parse error without the source lines it quotes (`2 | token = "…"`): a quoted line may hold
+/// a secret. The position and the reason stay ("TOML parse error at line 2, column 1 …
+/// duplicate key `token`").
+fn without_snippet(message: &str) -> String {
+    message.lines().filter(|l| !l.contains('|')).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -83,3 +83,17 @@ fn semantic_errors_name_the_key() {
     assert!(e.0.contains("request_timeout_secs"), "{e}");
     assert!(Config::load_from(Some(std::path::Path::new("/nonexistent/x.toml")), Vec::new()).is_err());
 }
+
+/// Found by the `config_loader` fuzz target (fuzz/regressions/config_loader): a TOML parse
+/// error quoted the offending line, secret and all.
+#[test]
+fn parse_errors_never_quote_a_secret() {
+    for text in [
+        "[providers.fly]\ntoken = \"S3CR3T-fly-token\"\norg_slug = \"o\"\ntoken = \"S3CR3T-fly-token\"\n",
+        "[payments.tempo]\nsecret_key = \"S3CR3T-key\" junk\n",
+    ] {
+        let e = Config::load_from_str(text, Vec::new()).unwrap_err();
+        assert!(!e.0.contains("S3CR3T"), "{}", e.0);
+        assert!(e.0.contains("line"), "the position stays: {}", e.0);
+    }
+}

@@ -89,6 +89,23 @@ impl Terms {
     }
 }
 
+/// One check that passes when each of `checks` passes, in order (the first failure answers);
+/// `None` when there is none.
+pub fn all_of(checks: Vec<ForWallet<()>>) -> Option<ForWallet<()>> {
+    if checks.len() <= 1 {
+        return checks.into_iter().next();
+    }
+    Some(Arc::new(move |wallet: WalletAddress| {
+        let checks = checks.clone();
+        Box::pin(async move {
+            for check in &checks {
+                check(wallet.clone()).await?;
+            }
+            Ok(())
+        })
+    }))
+}
+
 /// The charge `call` is asked to pay for `quote`.
 pub fn charge_for(call: &Call, amount: Usd) -> Charge {
     Charge {

@@ -5,7 +5,13 @@
 //! 2. machines `stopped` past their paid time plus the grace period (`[expiry] grace_hours`)
 //!    are **destroyed** (a stopped machine still bills its root filesystem);
 //! 3. volumes and dedicated IPs past their paid time plus the grace period are **deleted** or
-//!    **released**.
+//!    **released**;
+//! 4. snapshots past their retention (`paid_until`) are **deleted**.
+//!
+//! On a provider whose stopped machines bill like running ones
+//! ([`compute_core::provider::Catalog::stopped_machines_billed`], e.g. DigitalOcean), sweep 1
+//! **retires** the machine instead — snapshot, then destroy
+//! ([`crate::services::snapshots::retire`]) — and the snapshot is kept for the retention.
 //!
 //! Every action first moves the row by compare-and-set on its state and `paid_until`
 //! ([`compute_store::Store::transition_resource`]): one replica acts on a row, and an owner who
@@ -16,7 +22,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use compute_core::provider::{ProviderHandle, Tenant};
+use compute_core::provider::{ProviderHandle, ProviderId, Tenant};
 use compute_core::{Error, ErrorKind, Result};
 use compute_store::{DueCursor, DueQuery, ResourceKind, ResourceRecord, ResourceState, ResourceUpdate};
 
@@ -44,26 +50,47 @@ struct Sweep {
     /// Due only once the grace period after `paid_until` is over.
     after_grace: bool,
     action: Action,
+    /// Only on providers whose lapsed machines are retired (snapshot, destroy).
+    retiring_only: bool,
 }
 
-const SWEEPS: [Sweep; 3] = [
+const SWEEPS: [Sweep; 5] = [
     Sweep {
         kinds: &[ResourceKind::Machine],
         states: &[ResourceState::Running, ResourceState::Suspended],
         after_grace: false,
         action: Action::Stop,
+        retiring_only: false,
+    },
+    // A machine its owner powered off still bills where stopped machines bill: it is retired
+    // when its paid time ends, like a running one.
+    Sweep {
+        kinds: &[ResourceKind::Machine],
+        states: &[ResourceState::Stopped],
+        after_grace: false,
+        action: Action::Stop,
+        retiring_only: true,
     },
     Sweep {
         kinds: &[ResourceKind::Machine],
         states: &[ResourceState::Stopped],
         after_grace: true,
         action: Action::Remove,
+        retiring_only: false,
     },
     Sweep {
         kinds: &[ResourceKind::Volume, ResourceKind::Ip],
         states: &[ResourceState::Active],
         after_grace: true,
         action: Action::Remove,
+        retiring_only: false,
+    },
+    Sweep {
+        kinds: &[ResourceKind::Snapshot],
+        states: &[ResourceState::Active],
+        after_grace: false,
+        action: Action::Remove,
+        retiring_only: false,
     },
 ];
 
@@ -75,10 +102,20 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
     let started = Instant::now();
     let now = Utc::now();
     let grace = state.config().expiry.grace();
+    let mut retiring = Vec::new();
+    for handle in state.providers().values() {
+        if retires(state, handle).await {
+            retiring.push(handle.id());
+        }
+    }
     let mut handled = 0;
     for sweep in &SWEEPS {
+        if sweep.retiring_only && retiring.is_empty() {
+            continue;
+        }
         let at = if sweep.after_grace { now - grace } else { now };
-        let query = DueQuery { kinds: sweep.kinds, states: sweep.states, at };
+        let providers: &[ProviderId] = if sweep.retiring_only { &retiring } else { &[] };
+        let query = DueQuery { kinds: sweep.kinds, states: sweep.states, at, providers };
         let mut cursor = None;
         loop {
             let page = state.store().resources_due(&query, cursor.as_ref(), PAGE).await?;
@@ -108,6 +145,9 @@ async fn act(state: &AppState, action: Action, r: &ResourceRecord) -> Result<boo
     };
     let tenant = Tenant::new(r.tenant.clone().unwrap_or_default())?;
     let store = state.store();
+    if action == Action::Stop && retires(state, handle).await {
+        return retire_due(state, handle, r, &tenant).await;
+    }
     let to = match action {
         Action::Stop => ResourceState::Stopped,
         Action::Remove => ResourceState::Destroyed,
@@ -140,6 +180,27 @@ async fn act(state: &AppState, action: Action, r: &ResourceRecord) -> Result<boo
     Ok(true)
 }
 
+/// Whether lapsed machines of `handle` are retired (snapshot, destroy) rather than stopped.
+async fn retires(state: &AppState, handle: &ProviderHandle) -> bool {
+    handle.snapshots().is_some() && state.catalogs().get(handle).await.is_ok_and(|c| c.stopped_machines_billed)
+}
+
+/// Retires a lapsed machine ([`crate::services::snapshots::retire`] claims the row first).
+async fn retire_due(state: &AppState, handle: &ProviderHandle, r: &ResourceRecord, tenant: &Tenant) -> Result<bool> {
+    match crate::services::snapshots::retire(state, handle, r, tenant).await {
+        Ok(Some((snapshot, _))) => {
+            tracing::info!(resource = %r.id, snapshot = %snapshot.id, "lapsed machine snapshotted and destroyed");
+            Ok(true)
+        }
+        Ok(None) => Ok(false),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            state.store().update_resource(&r.id, ResourceUpdate::state(ResourceState::Destroyed)).await?;
+            Ok(true)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// An owner who paid for more time while the machine was being stopped gets it running.
 async fn restart_if_renewed(
     state: &AppState,
@@ -166,6 +227,7 @@ async fn remove(handle: &ProviderHandle, kind: ResourceKind, tenant: &Tenant, pi
         ResourceKind::Machine => machines(handle)?.destroy(tenant, pid).await,
         ResourceKind::Volume => missing(handle.volumes(), "volumes")?.delete_volume(tenant, pid).await,
         ResourceKind::Ip => missing(handle.ips(), "ip addresses")?.release_ip(tenant, pid).await,
+        ResourceKind::Snapshot => missing(handle.snapshots(), "snapshots")?.delete_snapshot(tenant, pid).await,
         other => Err(Error::new(ErrorKind::Internal, format!("expiry does not remove {}", other.as_str()))),
     }
 }

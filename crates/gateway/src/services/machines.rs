@@ -41,6 +41,9 @@ pub struct MachineOrder {
     pub paid_for: Duration,
     /// The price.
     pub quote: Quote,
+    /// A secret the machine was given (its root password), sealed under the data key: kept in
+    /// the row instead of `spec.user_data`, which is never stored.
+    pub sealed_secret: Option<String>,
 }
 
 /// A machine the payer now owns.
@@ -135,12 +138,19 @@ impl MachineService {
 
     /// Validates and prices a create before its 402: defaults (name, the catalog's default
     /// region), the gateway's rules, the provider's check, the catalog's regions, the paid time
-    /// (`units`, from the book's bounds) and the quote. Mounted volumes are checked for the
-    /// verified payer by [`MachineService::create_terms`].
+    /// (`units`, from the book's bounds; `field` names it in errors, e.g. `ttl_minutes`) and the
+    /// quote. Mounted volumes are checked for the verified payer by
+    /// [`MachineService::create_terms`].
     ///
     /// # Errors
     /// 400 naming the rule broken.
-    pub async fn order(&self, call: &Call, mut spec: MachineSpec, units: Option<u64>) -> Result<MachineOrder, Problem> {
+    pub async fn order(
+        &self,
+        call: &Call,
+        mut spec: MachineSpec,
+        units: Option<u64>,
+        field: &str,
+    ) -> Result<MachineOrder, Problem> {
         let catalog = self.catalog().await?;
         if spec.name.is_empty() {
             spec.name = random_name();
@@ -153,9 +163,9 @@ impl MachineService {
         if !catalog.regions.is_empty() && catalog.region(&spec.region).is_none() {
             return Err(invalid(format!("unknown region {:?}", spec.region)));
         }
-        let units = call.units(units, "ttl_minutes")?;
+        let units = call.units(units, field)?;
         let quote = call.metered_quote(&spec.size.key(), units, catalog_cost(&catalog, &spec.size))?;
-        Ok(MachineOrder { spec, units, paid_for: call.paid_time(units)?, quote })
+        Ok(MachineOrder { spec, units, paid_for: call.paid_time(units)?, quote, sealed_secret: None })
     }
 
     /// The payment terms of `order`: its quote, and, when it mounts volumes, the check that the
@@ -206,7 +216,7 @@ impl MachineService {
                 name: spec.name.clone(),
                 region: Some(spec.region.clone()),
                 state: ResourceState::Creating,
-                spec: serde_json::to_value(&spec).unwrap_or_default(),
+                spec: stored_spec(&spec, order.sealed_secret.as_deref()),
                 price: payer.amount,
                 paid_until: Some(paid_until(order.paid_for)),
                 payment_id: Some(payer.payment_id.clone()),
@@ -333,13 +343,19 @@ impl MachineService {
 
     /// The pricing of a new paid period for machine `id` (start, restart): the recorded size of
     /// the **payer's own** machine under the route's renewal item, computed only for a verified
-    /// wallet; an unknown and another wallet's id are the same 404. Returns the units bought,
-    /// their duration and the pricing.
+    /// wallet; an unknown and another wallet's id are the same 404. `field` names the units in
+    /// errors. Returns the units bought, their duration and the pricing.
     ///
     /// # Errors
     /// 400 for a duration outside the book's bounds.
-    pub fn renewal(&self, call: &Call, id: &str, units: Option<u64>) -> Result<(u64, Duration, Pricing), Problem> {
-        let units = call.units(units, "ttl_minutes")?;
+    pub fn renewal(
+        &self,
+        call: &Call,
+        id: &str,
+        units: Option<u64>,
+        field: &str,
+    ) -> Result<(u64, Duration, Pricing), Problem> {
+        let units = call.units(units, field)?;
         let paid_for = call.paid_time(units)?;
         let (service, call, id) = (self.clone(), call.clone(), id.to_owned());
         let price_for: ForWallet<Quote> = Arc::new(move |wallet| {
@@ -351,11 +367,45 @@ impl MachineService {
                         Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR)
                             .with_detail("the recorded machine has no size")
                     })?;
-                let catalog = service.catalog().await?;
-                call.metered_quote(&size.key(), units, catalog_cost(&catalog, &size))
+                service.period_quote(&call, &size, units).await
             })
         });
         Ok((units, paid_for, Pricing::ForPayer(price_for)))
+    }
+
+    /// The price of `units` more paid periods of a machine of `size` under the route's metered
+    /// item (no setup fee), when the request itself names the size.
+    ///
+    /// # Errors
+    /// 400 for a size or duration the book does not sell; catalog errors.
+    pub async fn period_quote(&self, call: &Call, size: &MachineSize, units: u64) -> Result<Quote, Problem> {
+        let catalog = self.catalog().await?;
+        call.metered_quote(&size.key(), units, catalog_cost(&catalog, size))
+    }
+
+    /// Moves the end of `m`'s paid time to `until`, leaving the machine as it is.
+    ///
+    /// # Errors
+    /// Database problems.
+    pub async fn extend(&self, m: &Owned, until: DateTime<Utc>) -> Result<(), Problem> {
+        update(&self.state, &m.record.id, ResourceUpdate::default().paid_until(until)).await.map(drop)
+    }
+
+    /// Reboots a machine within its paid time.
+    ///
+    /// # Errors
+    /// The provider's error.
+    pub async fn reboot(&self, m: &Owned) -> Result<(), Problem> {
+        capability(self.handle.machines())?.reboot(&m.tenant, m.provider_id()).await.map_err(provider_problem)
+    }
+
+    /// Powers a machine on within its paid time; its row becomes `running`.
+    ///
+    /// # Errors
+    /// The provider's error.
+    pub async fn power_on(&self, m: &Owned) -> Result<(), Problem> {
+        capability(self.handle.machines())?.start(&m.tenant, m.provider_id()).await.map_err(provider_problem)?;
+        self.scope.mark(m, ResourceState::Running).await
     }
 
     /// Starts (or, with `reboot`, restarts) a machine for a new paid period of `paid_for`.
@@ -371,6 +421,23 @@ impl MachineService {
         update(&self.state, &m.record.id, ResourceUpdate::state(ResourceState::Running).paid_until(until)).await?;
         Ok(until)
     }
+}
+
+/// The spec as recorded: `user_data` (which may carry secrets) dropped, the sealed secret kept.
+fn stored_spec(spec: &MachineSpec, sealed: Option<&str>) -> serde_json::Value {
+    let mut stored = serde_json::to_value(MachineSpec { user_data: None, ..spec.clone() }).unwrap_or_default();
+    if let (Some(sealed), Some(obj)) = (sealed, stored.as_object_mut()) {
+        obj.insert(SEALED_SECRET.into(), serde_json::Value::String(sealed.to_owned()));
+    }
+    stored
+}
+
+/// The key of the sealed secret in a recorded spec.
+const SEALED_SECRET: &str = "sealed_secret";
+
+/// The sealed secret recorded with machine row `record`, if it has one.
+pub fn sealed_secret(record: &ResourceRecord) -> Option<&str> {
+    record.spec.get(SEALED_SECRET).and_then(serde_json::Value::as_str)
 }
 
 /// Now plus `paid_for`.

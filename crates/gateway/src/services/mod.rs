@@ -12,10 +12,13 @@
 pub mod catalog;
 pub mod expiry;
 pub mod ips;
+pub mod keys;
 pub mod machines;
 pub mod maintenance;
+pub mod passwords;
 pub mod periodic;
 pub mod periods;
 pub mod resources;
+pub mod snapshots;
 pub mod tenancy;
 pub mod volumes;

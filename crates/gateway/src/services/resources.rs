@@ -171,7 +171,17 @@ impl Scope {
         F: FnOnce(Owned) -> Fut + Send + 'static,
         Fut: Future<Output = ActResult> + Send + 'static,
     {
-        let id = call.param("id").to_owned();
+        self.pay_for(call, call.param("id"), quote, op).await
+    }
+
+    /// As [`Scope::pay_for_owned`] for the resource with provider id `id` (a surface that shows
+    /// its own ids, e.g. SiloVPS `srv_…`, translates them first).
+    pub async fn pay_for<F, Fut>(&self, call: &Call, id: &str, quote: Quote, op: F) -> Result<Response, Problem>
+    where
+        F: FnOnce(Owned) -> Fut + Send + 'static,
+        Fut: Future<Output = ActResult> + Send + 'static,
+    {
+        let id = id.to_owned();
         let terms = Terms { pricing: Pricing::Fixed(quote), check: Some(self.owns(&id)) };
         let scope = self.clone();
         Ok(call

@@ -26,13 +26,19 @@ pub(super) async fn health(call: Call) -> Result<Response, Problem> {
             })
         })
         .collect();
+    let mut rails = Vec::new();
+    for r in state.rails().all() {
+        let mut info = json!(r.rail());
+        info["problems"] = json!(r.readiness().await);
+        rails.push(info);
+    }
     let status = if db.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
         "status": if db.is_ok() { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
         "database": {"backend": state.store().backend().as_str(), "reachable": db.is_ok()},
         "providers": providers,
-        "rails": state.rails().all().iter().map(|r| json!(r.rail())).collect::<Vec<_>>(),
+        "rails": rails,
         "rails_compiled": compiled_rails(),
         "wallet_auth": state.auth_methods().iter().map(|m| m.name()).collect::<Vec<_>>(),
     });

@@ -332,6 +332,24 @@ impl Payment for SolanaRail {
         };
         vec![(name.to_owned(), encode_header(&response))]
     }
+
+    /// The merchant's token account must exist (the clients never create it), and the fee
+    /// payer needs SOL for the network fees.
+    async fn readiness(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        match self.merchant_ata_exists().await {
+            Ok(true) => {}
+            Ok(false) => problems.push(format!(
+                "the merchant's associated token account for the mint does not exist (payTo {}): every payment would fail",
+                self.pay_to()
+            )),
+            Err(e) => problems.push(format!("cannot check the merchant's token account: {}", e.message())),
+        }
+        if let Ok(0) = self.fee_payer_lamports().await {
+            problems.push(format!("the fee payer {} holds no SOL for network fees", self.fee_payer_address()));
+        }
+        problems
+    }
 }
 
 /// Our requirement types always serialise (string keys only).

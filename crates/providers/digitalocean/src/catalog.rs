@@ -85,6 +85,16 @@ impl Provider for DoProvider {
             .filter(|i| seen.insert(i.id.clone()))
             .collect();
         let default_region = Some(self.offering.default_region.clone());
-        Ok(Catalog { sizes, regions, images, default_region, limits, ..Catalog::default() })
+        // DigitalOcean bills a powered-off droplet in full (its disk, IP and reserved
+        // resources stay allocated), so a lapsed one is snapshotted and destroyed, not stopped.
+        Ok(Catalog {
+            sizes,
+            regions,
+            images,
+            default_region,
+            limits,
+            stopped_machines_billed: true,
+            ..Catalog::default()
+        })
     }
 }

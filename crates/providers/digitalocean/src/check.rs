@@ -192,19 +192,10 @@ mod tests {
 
     fn spec() -> MachineSpec {
         MachineSpec {
-            name: "web-1.example.com".into(),
-            region: "nyc1".into(),
-            image: "ubuntu-24-04-x64".into(),
-            size: MachineSize::Plan("s-1vcpu-1gb".into()),
-            env: BTreeMap::new(),
-            command: None,
-            services: vec![],
-            mounts: vec![],
-            restart: None,
-            auto_destroy: false,
             ssh_keys: vec!["289794".into(), "3b:16:e4:bf:8b:00:8b:b8:59:8c:a9:d3:f0:19:fa:45".into()],
             user_data: Some("#cloud-config\n".into()),
             labels: BTreeMap::from([("cg_owner".into(), "0xabc".into())]),
+            ..MachineSpec::of_plan("web-1.example.com", "nyc1", "ubuntu-24-04-x64", "s-1vcpu-1gb")
         }
     }
 

@@ -297,6 +297,9 @@ impl Store {
             .filter(resource::Column::PaidUntil.lte(due.at))
             .filter(resource::Column::Kind.is_in(due.kinds.iter().map(ResourceKind::as_str)))
             .filter(resource::Column::State.is_in(due.states.iter().map(ResourceState::as_str)));
+        if !due.providers.is_empty() {
+            q = q.filter(resource::Column::Provider.is_in(due.providers.iter().map(ProviderId::as_str)));
+        }
         if let Some(c) = after {
             q = q.filter(
                 sea_orm::Condition::any().add(resource::Column::PaidUntil.gt(c.paid_until)).add(
@@ -319,6 +322,8 @@ pub struct DueQuery<'a> {
     pub states: &'a [ResourceState],
     /// Paid time ended at or before this instant.
     pub at: DateTime<Utc>,
+    /// Only these providers (empty: every provider).
+    pub providers: &'a [ProviderId],
 }
 
 /// Where the previous page of [`Store::resources_due`] ended.

@@ -49,7 +49,7 @@ where
 pub(super) async fn create(call: Call) -> Result<Response, Problem> {
     let req: MachineRequest = call.json()?;
     let machines = MachineService::of(&call)?;
-    let order = machines.order(&call, req.to_spec(), req.ttl_minutes).await?;
+    let order = machines.order(&call, req.to_spec(), req.ttl_minutes, "ttl_minutes").await?;
     let (minutes, price, terms) = (order.units, order.quote.total, machines.create_terms(&order));
     let ports: Vec<Value> = order
         .spec
@@ -129,7 +129,7 @@ async fn start_like(call: Call, reboot: bool) -> Result<Response, Problem> {
     let period: Period = call.json()?;
     let machines = MachineService::of(&call)?;
     let id = call.param("id").to_owned();
-    let (minutes, paid_for, pricing) = machines.renewal(&call, &id, period.ttl_minutes)?;
+    let (minutes, paid_for, pricing) = machines.renewal(&call, &id, period.ttl_minutes, "ttl_minutes")?;
     let terms = Terms { pricing, check: Some(machines.scope().owns(&id)) };
     Ok(call
         .pay_terms(terms, move |payer| async move {

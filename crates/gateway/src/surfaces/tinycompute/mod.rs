@@ -4,6 +4,7 @@
 //! items of the `tinycompute` price book (`pricing/tinycompute.toml`).
 
 mod apps;
+mod droplets;
 mod machines;
 mod shapes;
 mod volumes;
@@ -124,13 +125,23 @@ pub fn routes() -> Vec<RouteSpec> {
             .handler(handler!(apps::release_ip)),
         route(M::POST, "/api/do/droplets", "Create a droplet", Metered("do.droplet"))
             .needs(Digitalocean, Machines)
-            .example(r#"{"name":"my-droplet","region":"nyc1","size":"s-1vcpu-1gb","image":"ubuntu-24-04-x64"}"#),
-        route(M::GET, "/api/do/droplets", "List droplets", Fixed("call")).needs(Digitalocean, Machines),
-        route(M::GET, "/api/do/droplets/{id}", "Get a droplet", Fixed("call")).needs(Digitalocean, Machines),
+            .example(r#"{"name":"my-droplet","region":"nyc1","size":"s-1vcpu-1gb","image":"ubuntu-24-04-x64"}"#)
+            .handler(handler!(droplets::create)),
+        route(M::GET, "/api/do/droplets", "List droplets", Fixed("call"))
+            .needs(Digitalocean, Machines)
+            .handler(handler!(machines::list)),
+        route(M::GET, "/api/do/droplets/{id}", "Get a droplet", Fixed("call"))
+            .needs(Digitalocean, Machines)
+            .handler(handler!(machines::get)),
         route(M::POST, "/api/do/droplets/{id}/start", "Power on (buys a new paid period)", Renewal("do.droplet"))
-            .needs(Digitalocean, Machines),
-        route(M::POST, "/api/do/droplets/{id}/stop", "Power off", Fixed("call")).needs(Digitalocean, Machines),
-        route(M::DELETE, "/api/do/droplets/{id}", "Destroy a droplet", Fixed("call")).needs(Digitalocean, Machines),
+            .needs(Digitalocean, Machines)
+            .handler(handler!(machines::start)),
+        route(M::POST, "/api/do/droplets/{id}/stop", "Power off", Fixed("call"))
+            .needs(Digitalocean, Machines)
+            .handler(handler!(machines::stop)),
+        route(M::DELETE, "/api/do/droplets/{id}", "Destroy a droplet", Fixed("call"))
+            .needs(Digitalocean, Machines)
+            .handler(handler!(machines::destroy)),
         route(M::POST, "/api/vercel/projects", "Create a project", Fixed("vercel.project.create"))
             .needs(Vercel, Hosting),
         route(M::GET, "/api/vercel/projects", "List projects", Fixed("call")).needs(Vercel, Hosting),

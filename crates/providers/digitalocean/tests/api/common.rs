@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use compute_core::http::{RetryPolicy, SecretString};
-use compute_core::provider::{MachineSize, MachineSpec, Tenant};
+use compute_core::provider::{MachineSpec, Tenant};
 use compute_digitalocean::{DoConfig, DoProvider};
 use serde_json::Value;
 use wiremock::{MockServer, ResponseTemplate};
@@ -93,19 +93,10 @@ pub(crate) fn other_tenant() -> Tenant {
 /// cloud-init user data.
 pub(crate) fn spec() -> MachineSpec {
     MachineSpec {
-        name: "web-1".into(),
-        region: "nyc3".into(),
-        image: "ubuntu-20-04-x64".into(),
-        size: MachineSize::Plan("s-1vcpu-1gb".into()),
-        env: BTreeMap::new(),
-        command: None,
-        services: vec![],
-        mounts: vec![],
-        restart: None,
-        auto_destroy: false,
         ssh_keys: vec!["512189".into(), "3b:16:e4:bf:8b:00:8b:b8:59:8c:a9:d3:f0:19:fa:45".into()],
         user_data: Some("#cloud-config\nruncmd:\n  - touch /test.txt\n".into()),
         labels: BTreeMap::from([("cg_owner".into(), "0xabc".into())]),
+        ..MachineSpec::of_plan("web-1", "nyc3", "ubuntu-20-04-x64", "s-1vcpu-1gb")
     }
 }
 
