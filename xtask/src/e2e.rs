@@ -54,12 +54,15 @@ pub(crate) struct Stack {
 impl Stack {
     /// Builds the binaries and starts everything; `with_postgres` adds the two PostgreSQL gateways.
     pub(crate) fn start(work: &Path, with_postgres: bool) -> Result<Stack, String> {
+        progress("installing the pinned tools (anvil, mppx, x402 clients, Python venv)");
         let tools = tools::install_all()?;
+        progress("building the gateway and the provider fakes (the first build takes minutes)");
         // The binaries as `cargo test --workspace` builds them: the same feature set, so after
         // the test step nothing is compiled again.
         sh(cargo().args(["test", "--workspace", "--locked", "--no-run"]))?;
         let bin = target_dir().join("debug");
         std::fs::create_dir_all(work).map_err(|e| e.to_string())?;
+        progress("starting anvil --network tempo, anvil with Base Sepolia USDC, the fakes and the LiteSVM shim");
         let rpc_port = free_port()?;
         let rpc = format!("http://127.0.0.1:{rpc_port}");
         let anvil = Proc::spawn(
@@ -125,6 +128,7 @@ impl Stack {
             _base_anvil: base_anvil,
             _svm: svm_proc,
         };
+        progress("starting the gateway on SQLite");
         stack.gateway = stack.launch(&Launch::named("gateway-sqlite"))?;
         if with_postgres {
             crate::ci::ensure_postgres()?;
@@ -235,16 +239,38 @@ pub(crate) fn run() -> Result<(), String> {
     outcome
 }
 
-/// `cargo xtask demo`: the same local stack for a person, until Ctrl-C.
+/// One line of progress on stderr while the stack starts.
+fn progress(step: &str) {
+    eprintln!("==> {step}…");
+}
+
+/// anvil dev account 2: the demo's paying wallet (funded with pathUSD by `anvil --network tempo`).
+const DEMO_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+
+/// `cargo xtask demo`: the same local stack for a person, until Ctrl-C. It first makes one
+/// paid call with the mppx CLI and prints it, so the main job is seen working.
 pub(crate) fn demo() -> Result<(), String> {
     let work = target_dir().join("demo");
     let stack = Stack::start(&work, false)?;
     let g = &stack.gateway.url;
     let mppx = root().join("e2e/node_modules/.bin/mppx");
+    progress(&format!("paying GET {g}/api/machines ($0.001) with the mppx CLI"));
+    let paid = Command::new(&mppx)
+        .args([&format!("{g}/api/machines"), "-i"])
+        .env("MPPX_RPC_URL", &stack.rpc)
+        .env("MPPX_PRIVATE_KEY", DEMO_KEY)
+        .output()
+        .map_err(|e| format!("cannot run mppx: {e}"))?;
+    let answer = String::from_utf8_lossy(&paid.stdout);
+    let last = answer.rsplit("HTTP/1.1 ").next().unwrap_or_default();
+    eprintln!("HTTP/1.1 {}", last.trim());
+    if !last.starts_with("200") {
+        return Err(format!("the demo's paid call failed:\n{answer}{}", String::from_utf8_lossy(&paid.stderr)));
+    }
     eprintln!(
         "\nLocal stack up (logs in {}):\n  gateway   {g}\n  tempo RPC {}\n  Fly fake  {}\n  DigitalOcean fake {}\n\n\
          Pay with the mppx CLI from an anvil dev account:\n\n\
-         export MPPX_RPC_URL={} MPPX_PRIVATE_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d\n\
+         export MPPX_RPC_URL={} MPPX_PRIVATE_KEY={DEMO_KEY}\n\
          {m} {g}/api/machines -J '{{\"name\":\"my-server\",\"region\":\"sjc\",\"config\":{{\"image\":\"ubuntu:latest\",\"init\":{{\"cmd\":[\"sleep\",\"infinity\"]}},\"guest\":{{\"cpu_kind\":\"shared\",\"cpus\":1,\"memory_mb\":512}}}}}}'\n\
          {m} {g}/api/machines/<id>/exec -J '{{\"command\":[\"ls\",\"-la\"]}}'\n\
          {m} {g}/api/machines/<id>/stop -X POST\n\

@@ -1,7 +1,7 @@
 //! Solana for `cargo xtask e2e`: starts the LiteSVM JSON-RPC shim (`svm-shim`, built from
 //! crates/testkit) and prepares its accounts through the shim's `/__shim/*` test endpoints,
 //! so that the gateway's `[payments.solana]` rail and the real clients (e2e/svm.mjs with
-//! @x402/svm 2.27, e2e/svm_pay.py with PyPI x402[svm] 2.25) can run on it.
+//! @x402/svm 2.27, e2e/svm_pay.py with PyPI `x402[svm]` 2.25) can run on it.
 //!
 //! `e2e.rs` calls [`start_svm_shim`], then [`fund_svm_accounts`], gives the gateway
 //! [`gateway_solana_settings`] and the suites [`svm_env`].

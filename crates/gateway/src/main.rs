@@ -14,8 +14,18 @@ struct Cli {
     /// TOML configuration file (optional; defaults need none).
     #[arg(long, global = true, env = "COMPUTE_GATEWAY_CONFIG")]
     config: Option<PathBuf>,
+    /// Log format on stderr: `text` (human) or `json` (one object per line, with the
+    /// `request_id` of the request span).
+    #[arg(long, global = true, env = "COMPUTE_GATEWAY_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -58,10 +68,13 @@ async fn check(config: &Config) -> Result<Vec<(String, String)>, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {

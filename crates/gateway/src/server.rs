@@ -22,8 +22,14 @@ use crate::routes::{PriceRule, router};
 use crate::state::AppState;
 
 /// Headers a browser-based agent must be able to read.
-pub const EXPOSED_HEADERS: [&str; 5] =
-    ["www-authenticate", "payment-receipt", "payment-required", "payment-response", "x-payment-response"];
+pub const EXPOSED_HEADERS: [&str; 6] = [
+    "www-authenticate",
+    "payment-receipt",
+    "payment-required",
+    "payment-response",
+    "x-payment-response",
+    crate::system::request_id::REQUEST_ID_HEADER,
+];
 
 /// How often the expiry worker runs: a machine runs at most this long past its paid time.
 const EXPIRY_EVERY: Duration = Duration::from_secs(10);
@@ -101,8 +107,27 @@ fn with_middleware(router: Router<AppState>, state: &AppState) -> Router<AppStat
             Duration::from_secs(server.request_timeout_secs),
         ))
         .layer(middleware::from_fn(problems_for_bare_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(crate::system::request_id::with_request_id))
+}
+
+/// Counts every answer by its route template (`unmatched` for unknown paths), method and status.
+async fn count_requests(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    state.metrics().request(&route, method.as_str(), resp.status().as_u16(), started.elapsed());
+    resp
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> Problem {

@@ -35,6 +35,7 @@ struct Inner {
     instance_id: String,
     tenancy_secret: tokio::sync::OnceCell<SecretString>,
     data_key: tokio::sync::OnceCell<SecretString>,
+    metrics: crate::system::metrics::Metrics,
 }
 
 impl AppState {
@@ -67,6 +68,7 @@ impl AppState {
                 instance_id: uuid::Uuid::new_v4().to_string(),
                 tenancy_secret: tokio::sync::OnceCell::new(),
                 data_key: tokio::sync::OnceCell::new(),
+                metrics: crate::system::metrics::Metrics::new(),
             }),
         }
     }
@@ -154,6 +156,11 @@ impl AppState {
             }
         })
         .await
+    }
+
+    /// This gateway's metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &crate::system::metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// This process's id (the holder of its leases).

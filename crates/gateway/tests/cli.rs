@@ -85,11 +85,13 @@ fn migrate_creates_the_sqlite_file() {
 async fn serve_starts_on_sqlite_without_config_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
     let mut child = gateway(dir.path())
-        .arg("serve")
+        .args(["--log-format", "json", "serve"])
         .env("COMPUTE_GATEWAY_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info,tower_http=debug")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
@@ -124,4 +126,12 @@ async fn serve_starts_on_sqlite_without_config_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status}");
+    // `--log-format json`: one JSON object per line; request lines carry the request id.
+    let logs = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let lines: Vec<serde_json::Value> =
+        logs.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert!(
+        lines.iter().any(|l| l.to_string().contains("request_id")),
+        "no request line carries its request_id:\n{logs}"
+    );
 }

@@ -197,6 +197,12 @@ async fn a_dedicated_ipv4_is_sold_per_period_renewed_released_and_expired() {
     let alice = api_key(&h, ALICE).await;
     let listed = call_with(&h.app, "GET", &ips, &[("x-api-key", &alice)], "").await;
     assert!(json(&listed.body)["ips"][0]["paid_until"].is_string(), "{}", String::from_utf8_lossy(&listed.body));
+    // The TinyCompute docs send agents to the shared app `mpp-compute`: the caller's own app.
+    let shared = call_with(&h.app, "GET", "/api/apps/mpp-compute/ips", &[("x-api-key", &alice)], "").await;
+    assert_eq!(json(&shared.body)["ips"], json(&listed.body)["ips"], "{}", String::from_utf8_lossy(&shared.body));
+    let bob_key = api_key(&h, BOB).await;
+    let bobs = call_with(&h.app, "GET", "/api/apps/mpp-compute/ips", &[("x-api-key", &bob_key)], "").await;
+    assert!(!String::from_utf8_lossy(&bobs.body).contains(&ip), "another wallet never sees Alice's address");
 
     let renew = format!("{ips}/{ip}/renew");
     let (row, before) = paid_until_of(&h, ALICE, ResourceKind::Ip).await;

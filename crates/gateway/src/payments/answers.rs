@@ -76,6 +76,7 @@ pub(super) async fn refund(state: &AppState, payer: &Payer, problem: Problem) ->
     let reason = "refund: paid action failed";
     let problem = match credit_back(state.store(), &payer.wallet, payer.amount, reason, &payer.payment_id).await {
         Ok(entry) => {
+            state.metrics().credit_granted(payer.amount);
             if let Err(e) = state
                 .store()
                 .transition_payment(&payer.payment_id, PaymentStatus::Settled, PaymentStatus::Refunded)

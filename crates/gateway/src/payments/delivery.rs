@@ -48,7 +48,7 @@ where
     F: FnOnce(Payer) -> Fut + Send + 'static,
     Fut: Future<Output = ActResult> + Send + 'static,
 {
-    let task = tokio::spawn(run(s));
+    let task = tokio::spawn(tracing::Instrument::in_current_span(run(s)));
     match task.await {
         Ok(response) => response,
         Err(e) => {
@@ -109,8 +109,16 @@ where
         }
     };
     crash::point("after-record");
+    let started = std::time::Instant::now();
     let outcome = rail.settle(&verified).await;
     crash::point("after-broadcast");
+    let label = match &outcome {
+        Ok(SettleOutcome::Settled { .. }) => "settled",
+        Ok(SettleOutcome::Rejected { .. }) => "rejected",
+        Ok(SettleOutcome::Unknown { .. }) => "unknown",
+        Err(_) => "failed",
+    };
+    state.metrics().settlement(&rail.rail().rail, label, started.elapsed());
     let reference = match outcome {
         Ok(SettleOutcome::Settled { reference }) => reference,
         Ok(SettleOutcome::Rejected { reason }) => {

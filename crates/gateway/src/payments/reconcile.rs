@@ -37,6 +37,7 @@ pub async fn run_once(state: &AppState) -> compute_core::Result<usize> {
                 if state.store().transition_payment(&p.id, PaymentStatus::Unknown, PaymentStatus::Refunded).await? {
                     let reason = "settled after the request ended; not delivered";
                     credit_back(state.store(), &p.payer, p.amount_usd, reason, &p.id).await?;
+                    state.metrics().credit_granted(p.amount_usd);
                     resolved += 1;
                 }
             }

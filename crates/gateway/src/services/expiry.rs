@@ -109,6 +109,7 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
         }
     }
     let mut handled = 0;
+    let mut max_lag = std::time::Duration::ZERO;
     for sweep in &SWEEPS {
         if sweep.retiring_only && retiring.is_empty() {
             continue;
@@ -120,8 +121,13 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
         loop {
             let page = state.store().resources_due(&query, cursor.as_ref(), PAGE).await?;
             for r in &page {
+                let due = r.paid_until.map(|t| if sweep.after_grace { t + grace } else { t });
                 match act(state, sweep.action, r).await {
-                    Ok(true) => handled += 1,
+                    Ok(true) => {
+                        handled += 1;
+                        let lag = due.and_then(|d| (Utc::now() - d).to_std().ok()).unwrap_or_default();
+                        max_lag = max_lag.max(lag);
+                    }
                     Ok(false) => {}
                     Err(e) => tracing::warn!(
                         resource = %r.id, kind = r.kind.as_str(), action = ?sweep.action, error = %e,
@@ -135,6 +141,7 @@ pub async fn run_once(state: &AppState) -> Result<usize> {
             cursor = page.last().and_then(DueCursor::after);
         }
     }
+    state.metrics().worker_lag("expiry", max_lag);
     Ok(handled)
 }
 

@@ -48,6 +48,14 @@ impl IpService {
         &self.scope
     }
 
+    /// The name of `wallet`'s space at this provider (its Fly app).
+    ///
+    /// # Errors
+    /// Database errors reading the tenancy secret; the provider's naming error.
+    pub async fn space_of(&self, wallet: &WalletAddress) -> Result<String, Problem> {
+        crate::services::tenancy::space_name(&self.state, &self.handle, wallet).await
+    }
+
     /// The addresses of `wallet`'s space `space`, each dedicated one bought here with its
     /// `paid_until`.
     ///

@@ -1,9 +1,13 @@
-//! Free system routes: `/`, `/health`, `/llms.txt`, `/openapi.json`.
+//! Free system routes: `/`, `/health`, `/llms.txt`, `/openapi.json`, `/metrics`,
+//! `/.well-known/x402`.
 
 mod health;
 mod llms;
+pub mod metrics;
 pub mod openapi;
 pub mod rates;
+pub mod request_id;
+pub mod well_known;
 
 use axum::Json;
 use axum::http::Method;
@@ -26,7 +30,16 @@ pub fn routes() -> Vec<RouteSpec> {
         s("/llms.txt", "This API for agents, with live prices").handler(handler!(llms::llms_txt)),
         s("/openapi.json", "OpenAPI 3.1 with x-payment-info on paid operations")
             .handler(handler!(openapi::openapi_json)),
+        s("/metrics", "Prometheus metrics: requests, 402s, payments, settlement latency, credits, worker lag")
+            .handler(handler!(metrics_text)),
+        s("/.well-known/x402", "x402 discovery: every paid resource with its price and x402 offers")
+            .handler(handler!(well_known::x402_json)),
     ]
+}
+
+async fn metrics_text(call: Call) -> Result<Response, Problem> {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], call.state.metrics().render()).into_response())
 }
 
 async fn index(call: Call) -> Result<Response, Problem> {
@@ -36,7 +49,7 @@ async fn index(call: Call) -> Result<Response, Problem> {
         "description": "Cloud compute for autonomous agents, paid per request with stablecoins. No accounts, no API keys.",
         "version": env!("CARGO_PKG_VERSION"),
         "surfaces": {"tinycompute": format!("{base}/api"), "silovps": format!("{base}/v1"), "x402compute": format!("{base}/compute")},
-        "links": {"health": format!("{base}/health"), "llms": format!("{base}/llms.txt"), "openapi": format!("{base}/openapi.json")},
+        "links": {"health": format!("{base}/health"), "llms": format!("{base}/llms.txt"), "openapi": format!("{base}/openapi.json"), "x402": format!("{base}/.well-known/x402"), "metrics": format!("{base}/metrics")},
     }))
     .into_response())
 }

@@ -67,13 +67,23 @@ pub(super) async fn delete(call: Call) -> Result<Response, Problem> {
     .await
 }
 
-/// `GET /api/apps/{name}/ips` (free, wallet auth): the app's public addresses → `{ips}`.
+/// The app the TinyCompute docs name for "the shared IPv4" (`GET /api/apps/mpp-compute/ips`):
+/// on this gateway every wallet has its own app, so the name means the caller's own app.
+const SHARED_APP: &str = "mpp-compute";
+
+/// `GET /api/apps/{name}/ips` (free, wallet auth): the app's public addresses → `{ips}`;
+/// `mpp-compute` lists the caller's own app's.
 pub(super) async fn list_ips(call: Call) -> Result<Response, Problem> {
     let wallet = match call.wallet().await {
         Ok(w) => w,
         Err(r) => return Ok(r),
     };
-    let list = IpService::of(&call)?.list(&wallet, call.param("name")).await?;
+    let ips = IpService::of(&call)?;
+    let name = match call.param("name") {
+        SHARED_APP => ips.space_of(&wallet).await?,
+        other => other.to_owned(),
+    };
+    let list = ips.list(&wallet, &name).await?;
     Ok((StatusCode::OK, Json(json!({"ips": list}))).into_response())
 }
 

@@ -1,0 +1,118 @@
+//! Operability: `GET /metrics` counts what the gateway did (requests by route and status, 402s,
+//! settlements by rail and outcome, credits granted, the expiry worker's lag); every answer has
+//! a request id; `/.well-known/x402` lists the paid resources with their x402 offers.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Harness, call_with, harness, json};
+
+const ALICE: &str = "0x00000000000000000000000000000000000a11ce";
+
+async fn metrics(h: &Harness) -> String {
+    let a = call_with(&h.app, "GET", "/metrics", &[], "").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let ct = a.headers.get("content-type").unwrap().to_str().unwrap().to_owned();
+    assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
+    String::from_utf8(a.body.to_vec()).unwrap()
+}
+
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn requests_402s_settlements_and_credits_are_counted() {
+    let h = harness().await;
+    let before = metrics(&h).await;
+    assert_eq!(value(&before, r#"gateway_payments_total{rail="test",outcome="settled"}"#), None);
+
+    assert_eq!(call_with(&h.app, "GET", "/api/machines", &[], "").await.status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(call_with(&h.app, "GET", "/no/such/route", &[], "").await.status, StatusCode::NOT_FOUND);
+    // A paid create that fails at the provider (Fly at a closed port): settled, then credited.
+    let body = r#"{"name":"m","config":{"image":"ubuntu:latest","guest":{"cpu_kind":"shared","cpus":1,"memory_mb":256}},"ttl_minutes":1}"#;
+    let cred = format!("Payment test:{ALICE}:metrics-1:0.104");
+    let failed = call_with(&h.app, "POST", "/api/machines", &[("authorization", &cred)], body).await;
+    assert!(failed.status.is_server_error());
+
+    let text = metrics(&h).await;
+    let seen = |series: &str| value(&text, series).unwrap_or_else(|| panic!("{series} missing from\n{text}"));
+    assert_eq!(seen(r#"gateway_requests_total{route="/api/machines",method="GET",status="402"}"#), 1.0);
+    assert_eq!(seen(r#"gateway_payment_required_total{route="/api/machines"}"#), 1.0);
+    assert_eq!(seen(r#"gateway_requests_total{route="unmatched",method="GET",status="404"}"#), 1.0);
+    assert_eq!(seen(r#"gateway_payments_total{rail="test",outcome="settled"}"#), 1.0);
+    assert_eq!(seen(r#"gateway_settlement_duration_seconds_count{rail="test"}"#), 1.0);
+    assert_eq!(seen("gateway_credit_grants_total"), 1.0);
+    assert_eq!(seen("gateway_credits_granted_micro_usd_total"), 104_000.0, "$0.104");
+    assert!(seen(r#"gateway_requests_total{route="/metrics",method="GET",status="200"}"#) >= 1.0);
+}
+
+#[tokio::test]
+async fn the_expiry_worker_reports_its_lag() {
+    let h = harness().await;
+    compute_gateway::services::expiry::run_once(&h.state).await.unwrap();
+    let text = metrics(&h).await;
+    assert_eq!(value(&text, r#"gateway_worker_lag_seconds{worker="expiry"}"#), Some(0.0), "nothing was due");
+}
+
+#[tokio::test]
+async fn every_answer_has_a_request_id_and_problems_carry_it() {
+    let h = harness().await;
+    let ok = call_with(&h.app, "GET", "/health", &[], "").await;
+    let id = ok.headers.get("x-request-id").expect("a request id").to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let missing = call_with(&h.app, "GET", "/no/such/route", &[], "").await;
+    let body: serde_json::Value = serde_json::from_slice(&missing.body).unwrap();
+    let header = missing.headers.get("x-request-id").unwrap().to_str().unwrap();
+    assert_eq!(body["request_id"], header, "{body}");
+    assert_ne!(header, id, "one id per request");
+    let paid = call_with(&h.app, "GET", "/api/machines", &[], "").await;
+    let body: serde_json::Value = serde_json::from_slice(&paid.body).unwrap();
+    assert!(body["request_id"].is_string() && body["amount_usd"] == "0.001", "the 402 keeps its fields: {body}");
+}
+
+#[tokio::test]
+async fn the_x402_discovery_document_lists_paid_resources_with_the_live_offers() {
+    // A gateway with the real Base Sepolia rail (its RPC is never called for offers).
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[server]\ndata_dir = \"{}\"\n[[payments.evm]]\nchain_id = 84532\nrpc_url = \"http://127.0.0.1:9\"\n\
+         pay_to = \"0x00000000000000000000000000000000000000aa\"\n\
+         signer_key = \"0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97\"\n\
+         [providers.fly]\ntoken = \"t\"\norg_slug = \"o\"\nbase_url = \"http://127.0.0.1:9\"\n",
+        dir.path().display()
+    );
+    let path = dir.path().join("g.toml");
+    std::fs::write(&path, toml).unwrap();
+    let config = compute_gateway::config::Config::load_from(Some(&path), Vec::new()).unwrap();
+    let store = compute_gateway::server::open_store(&config).await.unwrap();
+    let app = compute_gateway::server::app(config, store).unwrap();
+    let doc = json(&call_with(&app, "GET", "/.well-known/x402", &[], "").await.body);
+    assert_eq!(doc["x402Version"], 2);
+    let resources = doc["resources"].as_array().unwrap();
+    let find = |method: &str, path: &str| {
+        resources
+            .iter()
+            .find(|r| r["method"] == method && r["resource"].as_str().unwrap().ends_with(path))
+            .unwrap_or_else(|| panic!("{method} {path} missing"))
+    };
+    let list = find("GET", "/api/machines");
+    assert_eq!(list["price"], "$0.001");
+    let offer = &list["accepts"][0];
+    assert_eq!(offer["network"], "eip155:84532", "{offer}");
+    assert_eq!(offer["amount"], "1000", "$0.001 in USDC base units");
+    assert_eq!(offer["payTo"].as_str().unwrap().to_lowercase(), "0x00000000000000000000000000000000000000aa");
+    // The same offer as the live 402's PAYMENT-REQUIRED header.
+    let live = call_with(&app, "GET", "/api/machines", &[], "").await;
+    let header = live.headers.get("payment-required").unwrap().to_str().unwrap();
+    let decoded: serde_json::Value =
+        serde_json::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::STANDARD, header).unwrap())
+            .unwrap();
+    assert_eq!(decoded["accepts"][0]["amount"], offer["amount"]);
+    assert!(find("POST", "/api/machines")["accepts"].as_array().unwrap().is_empty(), "dynamic: probe the 402");
+    assert!(find("POST", "/api/machines")["price"].as_str().unwrap().starts_with("dynamic"));
+    assert!(
+        resources.iter().all(|r| !r["resource"].as_str().unwrap().ends_with("/health")),
+        "free routes are not listed"
+    );
+}
