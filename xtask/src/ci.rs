@@ -27,6 +27,8 @@ pub(crate) fn run() -> Result<(), String> {
     sh(cargo().args(["deny", "--offline", "check", "licenses", "bans", "sources"]))?;
     sh(cargo().args(["doc", "--workspace", "--no-deps", "--locked"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     crate::e2e::run()?;
+    // The benchmark with tiny counts, so its code cannot rot (the full run is `cargo xtask bench`).
+    crate::bench::run(&["--smoke".to_owned()])?;
     eprintln!("xtask ci: all checks passed");
     Ok(())
 }

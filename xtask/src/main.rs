@@ -9,6 +9,7 @@
 //!
 //! Deliberately dependency-free (std only) so it compiles in seconds.
 
+mod bench;
 mod ci;
 mod crash;
 mod e2e;
@@ -28,8 +29,9 @@ fn main() -> ExitCode {
         Some("demo") => e2e::demo(),
         Some("e2e") => e2e::run(),
         Some("fuzz") => fuzz::run_cmd(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|e2e|tools|demo|fuzz [--seconds N] [--target NAME]>");
+            eprintln!("usage: cargo xtask <ci|e2e|tools|demo|bench [--smoke]|fuzz [--seconds N] [--target NAME]>");
             return ExitCode::from(2);
         }
     };

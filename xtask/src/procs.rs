@@ -44,6 +44,11 @@ impl Proc {
         Ok((Proc { name: name.to_owned(), child }, line.trim().to_owned()))
     }
 
+    /// The process id.
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub(crate) fn terminate(mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
