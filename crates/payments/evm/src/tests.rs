@@ -18,7 +18,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::contracts::TransferWithAuthorization;
-use crate::{Eip3009Token, EvmConfig, EvmRail};
+use crate::{EvmConfig, EvmRail, EvmToken};
 
 const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
 const SETTLER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -167,7 +167,7 @@ fn config_is_checked_and_secrets_are_redacted() {
     assert!(!debug.contains("ac0974") && !debug.contains("127.0.0.1"), "{debug}");
     assert_eq!(
         EvmConfig::base_mainnet(SecretString::from("https://x"), PAY_TO, SecretString::from("k")).token,
-        Eip3009Token::base_usdc()
+        EvmToken::base_usdc()
     );
     let (rail, _) = rail();
     assert!(!format!("{rail:?}").contains("ac0974"));
