@@ -19,9 +19,12 @@
 //!
 //! No globals: every rail owns its provider, its keys and its locks.
 
+mod amount;
 mod auth;
 mod config;
 mod contracts;
+pub mod extensions;
+mod permit2;
 mod rail;
 mod rpc;
 mod settings;
@@ -31,7 +34,8 @@ mod verify;
 
 pub use config::{
     BASE_SEPOLIA_USDC, BASE_USDC, DEFAULT_MAX_TIMEOUT_SECONDS, DEFAULT_RECEIPT_POLL_INTERVAL, DEFAULT_RECEIPT_TIMEOUT,
-    DEFAULT_RPC_TIMEOUT, Eip3009Token, EvmConfig, VALID_BEFORE_MARGIN_SECONDS,
+    DEFAULT_RPC_TIMEOUT, Eip3009Token, EvmConfig, EvmToken, MEGAETH_USDM, PERMIT2, TransferMethod,
+    VALID_BEFORE_MARGIN_SECONDS, X402_EXACT_PERMIT2_PROXY,
 };
 pub use rail::EvmRail;
 pub use settings::{EvmSettings, rail_name};

@@ -314,6 +314,3 @@ impl Sponsoring {
     }
 }
 
-#[cfg(test)]
-#[path = "permit2_tests.rs"]
-mod tests;

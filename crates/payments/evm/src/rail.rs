@@ -186,9 +186,11 @@ impl EvmRail {
         self.settler.to_checksum(None)
     }
 
-    /// The charge in token base units, rounded up.
+    /// The charge (USD) in token base units, rounded up to the next base unit, exactly even at
+    /// 18 decimals ([`crate::amount::usd_to_base_units_ceil`]).
     pub(crate) fn amount(&self, charge: &Charge) -> Result<u128> {
-        let units = charge.amount.to_base_units_ceil(self.info.decimals).map_err(|e| e.with_component(COMPONENT))?;
+        let units = crate::amount::usd_to_base_units_ceil(charge.amount, self.info.decimals)
+            .map_err(|e| e.with_component(COMPONENT))?;
         if units == 0 {
             return Err(
                 Error::new(ErrorKind::InvalidInput, "a zero charge needs no x402 payment").with_component(COMPONENT)

@@ -164,7 +164,7 @@ mod tests {
             list.into_iter().map(|s| s.into_config().unwrap()).collect::<Vec<_>>().try_into().unwrap();
         assert_eq!((base.rail.as_str(), base.transfer_method), ("base", TransferMethod::Eip3009));
         assert_eq!((mega.rail.as_str(), mega.network.as_str()), ("megaeth", "eip155:4326"));
-        assert_eq!((mega.transfer_method, mega.token), (TransferMethod::Permit2, EvmToken::megaeth_usdm()));
+        assert_eq!((mega.transfer_method, &mega.token), (TransferMethod::Permit2, &EvmToken::megaeth_usdm()));
         assert_eq!(mega.token.decimals, 18);
 
         // Any token through Permit2, with its own EIP-712 domain; a known token keeps its defaults.
