@@ -84,7 +84,8 @@ mod tests {
         let mpp = Offer::Mpp { www_authenticate: "Payment x".into() };
         let none = payment_required_extensions(&[mpp.clone(), Offer::X402 { v2: base.clone(), v1: None }]);
         assert!(none.is_empty());
-        let both = payment_required_extensions(&[mpp, Offer::X402 { v2: base, v1: None }, Offer::X402 { v2: mega, v1: None }]);
+        let both =
+            payment_required_extensions(&[mpp, Offer::X402 { v2: base, v1: None }, Offer::X402 { v2: mega, v1: None }]);
         let ad = &both[EIP2612_GAS_SPONSORING];
         assert_eq!(ad["info"], json!({"description": ad["info"]["description"], "version": "1"}));
         assert_eq!(ad["schema"]["required"].as_array().unwrap().len(), 8);

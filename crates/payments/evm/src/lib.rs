@@ -31,6 +31,7 @@ mod settings;
 mod settle;
 mod signed_headers;
 mod verify;
+mod verify_permit2;
 
 pub use config::{
     BASE_SEPOLIA_USDC, BASE_USDC, DEFAULT_MAX_TIMEOUT_SECONDS, DEFAULT_RECEIPT_POLL_INTERVAL, DEFAULT_RECEIPT_TIMEOUT,
@@ -46,3 +47,5 @@ pub const COMPONENT: &str = "pay-evm";
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_permit2;

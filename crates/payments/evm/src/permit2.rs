@@ -25,8 +25,10 @@ use crate::contracts::{
 };
 use crate::extensions::EIP2612_GAS_SPONSORING;
 
-/// x402 reason codes of the Permit2 family that [`Reason`] does not name (the @x402/evm 2.27
-/// facilitator's strings).
+/// x402 reason codes of the Permit2 family that [`Reason`] does not name: the @x402/evm 2.27
+/// facilitator's strings (`exact/facilitator/errors.ts`), except `invalid_eip2612_signature`
+/// and `invalid_eip2612_nonce`, which the gateway checks before simulating (the reference
+/// facilitator leaves both to the simulation).
 pub(crate) mod reasons {
     pub(crate) const INVALID_SPENDER: &str = "invalid_permit2_spender";
     pub(crate) const RECIPIENT_MISMATCH: &str = "invalid_permit2_recipient_mismatch";
@@ -35,6 +37,8 @@ pub(crate) mod reasons {
     pub(crate) const TOKEN_MISMATCH: &str = "permit2_token_mismatch";
     pub(crate) const NONCE_USED: &str = "permit2_invalid_nonce";
     pub(crate) const SIMULATION_FAILED: &str = "permit2_simulation_failed";
+    pub(crate) const INSUFFICIENT_BALANCE: &str = "permit2_insufficient_balance";
+    pub(crate) const PROXY_NOT_DEPLOYED: &str = "permit2_proxy_not_deployed";
     pub(crate) const EIP2612_FORMAT: &str = "invalid_eip2612_extension_format";
     pub(crate) const EIP2612_FROM_MISMATCH: &str = "eip2612_from_mismatch";
     pub(crate) const EIP2612_ASSET_MISMATCH: &str = "eip2612_asset_mismatch";
@@ -121,7 +125,8 @@ pub(crate) struct Permit2Payment {
 }
 
 fn malformed(what: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::InvalidInput, format!("malformed Permit2 payload: {what}")).with_reason(Reason::InvalidPayload)
+    Error::new(ErrorKind::InvalidInput, format!("malformed Permit2 payload: {what}"))
+        .with_reason(Reason::InvalidPayload)
 }
 
 impl Permit2Payment {
@@ -183,8 +188,8 @@ impl Permit2Payment {
         if let Some(info) = settlement.get("eip2612").filter(|v| !v.is_null()) {
             extensions.insert(EIP2612_GAS_SPONSORING.to_owned(), json!({ "info": info }));
         }
-        let payment = Permit2Payment::parse(settlement.get("payload").ok_or_else(bad)?, Some(&extensions))
-            .map_err(|_| bad())?;
+        let payment =
+            Permit2Payment::parse(settlement.get("payload").ok_or_else(bad)?, Some(&extensions)).map_err(|_| bad())?;
         if settlement.get("eip2612").is_some_and(|v| !v.is_null()) && payment.sponsoring.is_none() {
             return Err(bad());
         }
@@ -260,7 +265,10 @@ impl SignedPermit2 {
                 spender: p.spender.to_checksum(None),
                 nonce: p.nonce.to_string(),
                 deadline: p.deadline.to_string(),
-                witness: WireWitness { to: p.witness.to.to_checksum(None), valid_after: p.witness.validAfter.to_string() },
+                witness: WireWitness {
+                    to: p.witness.to.to_checksum(None),
+                    valid_after: p.witness.validAfter.to_string(),
+                },
             },
         }
     }
@@ -273,7 +281,8 @@ impl Sponsoring {
             .then(|| Signature::from_raw(&raw).ok())
             .flatten()
             .ok_or_else(|| malformed("the EIP-2612 signature is not 65 bytes r‖s‖v"))?;
-        let version_ok = !w.version.is_empty() && w.version.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        let version_ok = !w.version.is_empty()
+            && w.version.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
         if !version_ok {
             return Err(malformed("version is not a dotted number"));
         }
@@ -314,3 +323,6 @@ impl Sponsoring {
     }
 }
 
+#[cfg(test)]
+#[path = "permit2_tests.rs"]
+mod tests;

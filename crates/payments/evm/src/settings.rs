@@ -175,11 +175,13 @@ mod tests {
         .into_config()
         .unwrap();
         assert_eq!((c.transfer_method, c.token.version.as_str(), c.token.decimals), (TransferMethod::Permit2, "7", 18));
-        let c = settings(r#"{"chain_id":4326,"rpc_url":"http://x","pay_to":"0x1","signer_key":"k","token_address":"0x3"}"#)
-            .into_config()
-            .unwrap();
+        let c =
+            settings(r#"{"chain_id":4326,"rpc_url":"http://x","pay_to":"0x1","signer_key":"k","token_address":"0x3"}"#)
+                .into_config()
+                .unwrap();
         assert_eq!((c.token.name.as_str(), c.token.version.as_str(), c.token.decimals), ("MegaUSD", "1", 18));
-        let bad = r#"{"chain_id":4326,"rpc_url":"http://x","pay_to":"0x1","signer_key":"k","transfer_method":"permit"}"#;
+        let bad =
+            r#"{"chain_id":4326,"rpc_url":"http://x","pay_to":"0x1","signer_key":"k","transfer_method":"permit"}"#;
         assert!(serde_json::from_str::<EvmSettings>(bad).is_err());
     }
 }
