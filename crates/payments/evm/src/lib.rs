@@ -23,7 +23,6 @@ mod amount;
 mod auth;
 mod config;
 mod contracts;
-pub mod extensions;
 mod permit2;
 mod rail;
 mod rpc;

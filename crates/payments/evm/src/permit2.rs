@@ -13,7 +13,7 @@
 use alloy::primitives::{Address, B256, Bytes, Signature, U256};
 use alloy::sol_types::{Eip712Domain, SolCall, SolStruct};
 use compute_core::{Error, ErrorKind, Result};
-use compute_pay_x402::Reason;
+use compute_pay_x402::{EIP2612_GAS_SPONSORING, Reason};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -23,7 +23,6 @@ use crate::contracts::{
     EIP2612Permit, IX402ExactPermit2Proxy, Permit, PermitTransferFrom, PermitWitnessTransferFrom, TokenPermissions,
     Witness,
 };
-use crate::extensions::EIP2612_GAS_SPONSORING;
 
 /// x402 reason codes of the Permit2 family that [`Reason`] does not name: the @x402/evm 2.27
 /// facilitator's strings (`exact/facilitator/errors.ts`), except `invalid_eip2612_signature`

@@ -306,7 +306,14 @@ impl Payment for EvmRail {
     fn offers(&self, charge: &Charge) -> Result<Vec<Offer>> {
         let v2 = to_json(&self.requirements_v2(charge)?);
         let v1 = self.requirements_v1(charge)?.map(|r| to_json(&r));
-        Ok(vec![Offer::X402 { v2, v1 }])
+        // Permit2 rails pay the payer's Permit2 approval: advertise it, so @x402/evm signs the
+        // EIP-2612 permit that `settleWithPermit` submits.
+        let mut extensions = serde_json::Map::new();
+        if self.transfer_method == TransferMethod::Permit2 {
+            let (key, advertisement) = compute_pay_x402::eip2612_gas_sponsoring_advertisement();
+            extensions.insert(key.to_owned(), advertisement);
+        }
+        Ok(vec![Offer::X402 { v2, v1, extensions }])
     }
 
     fn accepts(&self, credential: &Credential) -> bool {

@@ -122,7 +122,7 @@ async fn verify_err(rail: &EvmRail, credential: &Credential) -> (ErrorKind, Stri
 fn offers_round_up_and_carry_v1_only_with_a_v1_name() {
     let (rail, _) = rail();
     let offers = rail.offers(&charge("0.0100001")).unwrap();
-    let [Offer::X402 { v2, v1: Some(v1) }] = offers.as_slice() else { panic!("{offers:?}") };
+    let [Offer::X402 { v2, v1: Some(v1), extensions }] = offers.as_slice() else { panic!("{offers:?}") };
     assert_eq!(
         v2,
         &json!({
@@ -131,6 +131,7 @@ fn offers_round_up_and_carry_v1_only_with_a_v1_name() {
             "maxTimeoutSeconds": 300, "extra": {"name": "USDC", "version": "2"}
         })
     );
+    assert!(extensions.is_empty(), "EIP-3009 offers need no extension");
     assert_eq!(v1["network"], "base-sepolia");
     assert_eq!(v1["maxAmountRequired"], "10001");
     assert_eq!(v1["resource"], "https://g.example/api/machines");

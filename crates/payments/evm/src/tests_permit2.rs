@@ -158,7 +158,8 @@ fn refused(reason: &str) -> (ErrorKind, String) {
 fn offers_are_v2_permit2_in_18_decimal_base_units() {
     let (rail, _) = rail();
     let offers = rail.offers(&charge()).unwrap();
-    let [Offer::X402 { v2, v1: None }] = offers.as_slice() else { panic!("{offers:?}") };
+    let [Offer::X402 { v2, v1: None, extensions }] = offers.as_slice() else { panic!("{offers:?}") };
+    assert_eq!(extensions["eip2612GasSponsoring"], compute_pay_x402::eip2612_gas_sponsoring_advertisement().1);
     assert_eq!(
         v2,
         &json!({
@@ -260,7 +261,7 @@ async fn chain_state_checks_map_to_their_reasons() {
     asserter.push_success(&word(U256::from(PRICE)));
     asserter.push_success(&word(U256::from(PRICE - 1)));
     assert_eq!(verify_err(&rail, &cred).await, refused("permit2_allowance_required"));
-    assert_eq!(crate::extensions::challenge_status(Some("permit2_allowance_required")), 412);
+    assert_eq!(compute_pay_x402::challenge_status(Some("permit2_allowance_required")), 412);
 
     // The simulation reverts: refused, unless the nonce got used meanwhile (a replay).
     for (bitmap_after, expected) in [
