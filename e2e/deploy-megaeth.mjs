@@ -1,9 +1,9 @@
 // Installs the project's test doubles on an anvil with chain id 4326 (MegaETH) at their
 // canonical addresses: Permit2, x402ExactPermit2Proxy and a MegaUSD-like EIP-2612 token (USDm,
 // 18 decimals), from the committed artifacts (compile-contracts.mjs), then mints USDm to the
-// payers. The same steps as crates/payments/evm/tests/support/megaeth.rs.
+// payers (who get no ETH) and gives GAS_TO (the gateway's settlement key) 1000 ETH.
 //
-//   RPC_URL=http://127.0.0.1:8545 MINT_TO=0xabc…,0xdef… [MINT_AMOUNT=100000000000000000000] node deploy-megaeth.mjs
+//   RPC_URL=http://127.0.0.1:8545 MINT_TO=0xabc…,0xdef… [GAS_TO=0x…,…] [MINT_AMOUNT=100000000000000000000] node deploy-megaeth.mjs
 //
 // Each contract is deployed from anvil dev account 0, then its runtime code (with the token's
 // EIP-712 immutables filled in by its constructor) is copied to the canonical address.
@@ -29,8 +29,11 @@ export const tokenAbi = parseAbi([
 ])
 const proxyAbi = parseAbi(['function PERMIT2() view returns (address)'])
 
-/** Installs the contracts on the anvil at `rpcUrl` and mints `amount` USDm to each of `mintTo`. */
-export async function deployMegaeth(rpcUrl, mintTo, amount = 100n * 10n ** 18n) {
+/**
+ * Installs the contracts on the anvil at `rpcUrl`, mints `amount` USDm (base units) to each of
+ * `mintTo` and sets the ETH balance of each of `gasTo` to 1000 ETH.
+ */
+export async function deployMegaeth(rpcUrl, mintTo, amount = 100n * 10n ** 18n, gasTo = []) {
   const transport = http(rpcUrl)
   const pub = createPublicClient({ transport })
   const chainId = await pub.getChainId()
@@ -60,6 +63,9 @@ export async function deployMegaeth(rpcUrl, mintTo, amount = 100n * 10n ** 18n) 
   for (const to of mintTo) {
     await send(deployer.writeContract({ address: USDM, abi: tokenAbi, functionName: 'mint', args: [getAddress(to), amount] }))
   }
+  for (const to of gasTo) {
+    await test.setBalance({ address: getAddress(to), value: 1000n * 10n ** 18n })
+  }
 
   const read = (address, abi, functionName, args = []) => pub.readContract({ address, abi, functionName, args })
   const [name, decimals, domain, permit2] = [
@@ -85,13 +91,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.error('RPC_URL is required')
     process.exit(2)
   }
-  const mintTo = (process.env.MINT_TO ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const list = (name) => (process.env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const [mintTo, gasTo] = [list('MINT_TO'), list('GAS_TO')]
   const amount = BigInt(process.env.MINT_AMOUNT ?? (100n * 10n ** 18n).toString())
   try {
-    const t = await deployMegaeth(rpc, mintTo, amount)
+    const t = await deployMegaeth(rpc, mintTo, amount, gasTo)
     console.log(
       `Permit2 at ${PERMIT2}, x402ExactPermit2Proxy at ${PROXY}, USDm ("${t.name}" v${t.version}, ${t.decimals} decimals) ` +
-        `at ${USDM}: minted ${amount} to ${mintTo.length} payer(s)`,
+        `at ${USDM}: minted ${amount} to ${mintTo.length} payer(s), gas to ${gasTo.length} settler(s)`,
     )
   } catch (e) {
     console.error(`deploy-megaeth failed: ${e?.stack ?? e}`)

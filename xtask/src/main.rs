@@ -13,6 +13,7 @@ mod ci;
 mod crash;
 mod e2e;
 mod fuzz;
+mod megaeth;
 mod procs;
 mod svm;
 mod tools;
