@@ -378,6 +378,16 @@ impl Payment for EvmRail {
         };
         vec![(name.to_owned(), encode_header(&response))]
     }
+
+    /// Permit2 rails: Permit2 and x402ExactPermit2Proxy must have code at their canonical
+    /// addresses, and the settlement key must hold native gas (it pays every settlement).
+    /// EIP-3009 rails report nothing.
+    async fn readiness(&self) -> Vec<String> {
+        match self.transfer_method {
+            TransferMethod::Eip3009 => Vec::new(),
+            TransferMethod::Permit2 => self.permit2_readiness().await,
+        }
+    }
 }
 
 /// Our requirement types always serialise (string keys only).

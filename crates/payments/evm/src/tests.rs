@@ -33,7 +33,7 @@ fn rail_with(config: EvmConfig) -> (EvmRail, Asserter) {
     (EvmRail::with_provider(config, provider).unwrap(), asserter)
 }
 
-fn rail() -> (EvmRail, Asserter) {
+pub(crate) fn rail() -> (EvmRail, Asserter) {
     rail_with(config())
 }
 

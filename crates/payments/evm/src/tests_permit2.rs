@@ -365,6 +365,27 @@ async fn a_sponsored_payment_verifies_and_settles_with_permit() {
 }
 
 #[tokio::test]
+async fn readiness_reports_missing_contracts_and_gas() {
+    let (rail, asserter) = rail();
+    asserter.push_success(&Bytes::from_static(&[0x60, 0x80])); // Permit2
+    asserter.push_success(&Bytes::from_static(&[0x60, 0x80])); // proxy
+    asserter.push_success(&U256::from(10u64).pow(U256::from(18u8))); // 1 ETH
+    assert_eq!(rail.readiness().await, Vec::<String>::new());
+    asserter.push_success(&Bytes::new());
+    asserter.push_success(&Bytes::new());
+    asserter.push_success(&U256::ZERO);
+    let problems = rail.readiness().await;
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems[0].starts_with("Permit2 has no code") && problems[1].starts_with("x402ExactPermit2Proxy has no code")
+    );
+    assert!(problems[2].contains("no native gas"), "{problems:?}");
+    assert!(!problems.iter().any(|p| p.contains("127.0.0.1")), "no RPC URL in messages");
+    let (eip3009, _) = crate::tests::rail();
+    assert!(eip3009.readiness().await.is_empty(), "EIP-3009 rails report nothing");
+}
+
+#[tokio::test]
 async fn settle_refusals_and_reconcile_read_the_permit2_nonce() {
     let (rail, asserter) = rail();
     let payer = PrivateKeySigner::random();

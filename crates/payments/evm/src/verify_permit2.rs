@@ -185,6 +185,34 @@ impl EvmRail {
         Ok(())
     }
 
+    /// What keeps this Permit2 rail from settling: no code at Permit2 or the proxy, a
+    /// settlement key without native gas, or an RPC that cannot tell.
+    pub(crate) async fn permit2_readiness(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, address) in [("Permit2", self.permit2), ("x402ExactPermit2Proxy", self.proxy)] {
+            match self.provider.get_code_at(address).await {
+                Ok(code) if code.is_empty() => {
+                    problems.push(format!("{name} has no code at {address} on this chain: every payment would fail"));
+                }
+                Ok(_) => {}
+                Err(e) => problems
+                    .push(format!("cannot read the code of {name}: {}", unavailable(&e, "eth_getCode", "").message())),
+            }
+        }
+        match self.provider.get_balance(self.settler).await {
+            Ok(balance) if balance.is_zero() => problems.push(format!(
+                "the settlement key {} holds no native gas: it pays every settlement",
+                self.settler.to_checksum(None)
+            )),
+            Ok(_) => {}
+            Err(e) => problems.push(format!(
+                "cannot read the settlement key's balance: {}",
+                unavailable(&e, "eth_getBalance", "").message()
+            )),
+        }
+        problems
+    }
+
     /// (4) x402ExactPermit2Proxy has code: a call to an empty address "succeeds" and moves
     /// nothing. Asked until the code is first seen.
     async fn check_proxy_deployed(&self) -> Result<()> {
