@@ -31,7 +31,8 @@ use crate::{COMPONENT, EvmConfig, PERMIT2, TransferMethod, VALID_BEFORE_MARGIN_S
 /// [`Payment::verify`] runs, in this order, and fails with the x402 reason in brackets:
 /// 1. v2: `accepted` must equal the offer [`Payment::offers`] makes for the charge, field by
 ///    field: scheme \[`invalid_scheme`\], then amount, asset, payTo, maxTimeoutSeconds and
-///    `extra.name` / `extra.version` \[`invalid_payment_requirements`\]. v1: the scheme must be
+///    `extra.name` / `extra.version` / `extra.assetTransferMethod` (absent on EIP-3009 offers)
+///    \[`invalid_payment_requirements`\]. v1: the scheme must be
 ///    `exact` \[`invalid_scheme`\]; the authorization is checked against the recomputed
 ///    requirement below.
 /// 2. the network (CAIP-2 id in v2, v1 name in v1) must be this rail's \[`invalid_network`\].
