@@ -1,8 +1,10 @@
 //! `cargo xtask e2e`: the real stack on this machine — anvil `--network tempo`, the Fly fake,
 //! the gateway binary on SQLite, two gateway processes on one PostgreSQL — paid by the real
 //! clients (mppx CLI and library, pympp) and, on a second anvil (chain 84532, Circle's real
-//! USDC), by the x402 clients (@x402/fetch, x402-fetch, PyPI x402), and on the LiteSVM shim
-//! (Solana, devnet USDC) by @x402/svm and PyPI x402's SVM client. Test cases live in
+//! USDC), by the x402 clients (@x402/fetch, x402-fetch, PyPI x402), on a third anvil (chain
+//! 4326, MegaETH with Permit2 and USDm test doubles, see `megaeth.rs`) by @x402/evm through
+//! Permit2, and on the LiteSVM shim (Solana, devnet USDC) by @x402/svm and PyPI x402's SVM
+//! client. Test cases live in
 //! `e2e/*.mjs` and `e2e/*.py`; each prints `N passed, N failed`; this prints the total last.
 
 use std::path::{Path, PathBuf};
@@ -38,6 +40,8 @@ pub(crate) struct Stack {
     pub(crate) digitalocean: String,
     /// x402: JSON-RPC URL of the Base Sepolia anvil (chain 84532, real USDC).
     pub(crate) base_rpc: String,
+    /// x402 on MegaETH: JSON-RPC URL of the chain-4326 anvil (Permit2, proxy, USDm).
+    pub(crate) megaeth_rpc: String,
     /// x402 on Solana: JSON-RPC URL of the LiteSVM shim.
     pub(crate) svm: String,
     /// The folder of the built binaries.
@@ -48,6 +52,7 @@ pub(crate) struct Stack {
     _fly: Proc,
     _do: Proc,
     _base_anvil: Proc,
+    _megaeth_anvil: Proc,
     _svm: Proc,
 }
 
@@ -85,6 +90,7 @@ impl Stack {
         )?;
         wait_rpc(&rpc, Duration::from_secs(30))?;
         let (base_anvil, base_rpc) = start_base_chain(&tools.anvil, work)?;
+        let (megaeth_anvil, megaeth_rpc) = crate::megaeth::start_megaeth_chain(&tools.anvil, work)?;
         let (fly_proc, line) = Proc::spawn_reading_line(
             "fly-fake",
             Command::new(bin.join("fly-fake")).args(["--listen", "127.0.0.1:0", "--token", FLY_TOKEN]),
@@ -119,6 +125,7 @@ impl Stack {
             fly,
             digitalocean,
             base_rpc,
+            megaeth_rpc,
             svm,
             bin,
             work: work.to_owned(),
@@ -126,6 +133,7 @@ impl Stack {
             _fly: fly_proc,
             _do: do_proc,
             _base_anvil: base_anvil,
+            _megaeth_anvil: megaeth_anvil,
             _svm: svm_proc,
         };
         progress("starting the gateway on SQLite");
@@ -185,6 +193,7 @@ pub(crate) fn run() -> Result<(), String> {
             .env("CHALLENGE_TTL_SECS", CHALLENGE_TTL_SECS.to_string())
             .env("MPPX_BIN", root().join("e2e/node_modules/.bin/mppx"));
         x402_env(c, &stack.base_rpc);
+        crate::megaeth::megaeth_env(c, &stack.megaeth_rpc);
         crate::svm::svm_env(c, &stack.svm);
     };
     let mut totals = (0u32, 0u32);
@@ -204,6 +213,7 @@ pub(crate) fn run() -> Result<(), String> {
         ("silovps and /api/do (mppx CLI and library)", silovps),
     ];
     suites.extend(x402_suites(&tools.python));
+    suites.push(crate::megaeth::megaeth_suite());
     for (name, mut cmd) in suites {
         env(&mut cmd);
         eprintln!("== e2e: {name}");
@@ -328,12 +338,13 @@ impl Gateway {
              [payments.tempo]\nrpc_url = \"{rpc}\"\nchain_id = 1337\nrecipient = \"{RECIPIENT}\"\nrealm = \"{REALM}\"\n\
              secret_key = \"{SECRET}\"\nchallenge_ttl_secs = {CHALLENGE_TTL_SECS}\n\n\
              [providers.fly]\ntoken = \"{FLY_TOKEN}\"\norg_slug = \"e2e\"\nbase_url = \"{fly}\"\n\
-             [providers.digitalocean]\ntoken = \"{DO_TOKEN}\"\nbase_url = \"{digitalocean}\"\n{base}{solana}",
+             [providers.digitalocean]\ntoken = \"{DO_TOKEN}\"\nbase_url = \"{digitalocean}\"\n{base}{megaeth}{solana}",
             data = data.display(),
             rpc = stack.rpc,
             fly = stack.fly,
             digitalocean = stack.digitalocean,
             base = base_config(&stack.base_rpc),
+            megaeth = crate::megaeth::megaeth_config(&stack.megaeth_rpc),
             solana = solana_config(&stack.svm),
         );
         std::fs::write(&config, toml).map_err(|e| e.to_string())?;

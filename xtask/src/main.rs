@@ -14,6 +14,7 @@ mod ci;
 mod crash;
 mod e2e;
 mod fuzz;
+mod megaeth;
 mod procs;
 mod svm;
 mod tools;

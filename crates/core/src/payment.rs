@@ -46,6 +46,10 @@ pub enum Offer {
         v2: serde_json::Value,
         /// v1 `PaymentRequirements`, if the network exists in v1.
         v1: Option<serde_json::Value>,
+        /// Entries this offer needs in the v2 `PaymentRequired.extensions` (e.g.
+        /// `eip2612GasSponsoring` for an EVM Permit2 offer), merged across the offers of one
+        /// 402; empty for most offers.
+        extensions: serde_json::Map<String, serde_json::Value>,
     },
 }
 

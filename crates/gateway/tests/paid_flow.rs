@@ -100,6 +100,20 @@ async fn the_amount_is_pinned_to_the_route_price() {
 }
 
 #[tokio::test]
+async fn a_permit2_payment_without_approval_gets_412_with_a_fresh_challenge() {
+    let h = harness().await;
+    let a = call(&h.app, "GET", "/api/machines", Some(&cred("noallowance-1", "0.001")), None, "").await;
+    assert_eq!(a.status, StatusCode::PRECONDITION_FAILED);
+    assert!(a.headers.get(header::WWW_AUTHENTICATE).is_some(), "a fresh challenge comes back");
+    let p = json(&a.body);
+    assert_eq!(
+        (p["status"].as_u64(), p["type"].as_str()),
+        (Some(412), Some("https://paymentauth.org/problems/permit2_allowance_required"))
+    );
+    assert!(h.state.store().payment_by_fingerprint("test:noallowance-1").await.unwrap().is_none(), "nothing charged");
+}
+
+#[tokio::test]
 async fn idempotency_keys_replay_the_stored_answer_without_a_second_charge() {
     let h = harness().await;
     let a = call(&h.app, "GET", "/api/machines", Some(&cred("i1", "0.001")), Some("k-1"), "").await;

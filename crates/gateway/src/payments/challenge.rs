@@ -18,7 +18,12 @@ use crate::problem::Problem;
 pub const MPP_PROBLEMS: &str = "https://paymentauth.org/problems/";
 
 /// The 402 for `charge`, with `reason` (an MPP problem code such as `payment-required` or
-/// `invalid-challenge`), `detail`, and extra members for the problem body (`fields`).
+/// `invalid-challenge`, or the x402 reason a payment was refused with), `detail`, and extra
+/// members for the problem body (`fields`).
+///
+/// The status is the protocol's for `reason` ([`compute_pay_x402::challenge_status`]): 402,
+/// except 412 for `permit2_allowance_required` (an EVM Permit2 payer without approval or
+/// sponsoring permit), still with every challenge header.
 pub fn payment_required(
     rails: &Rails,
     charge: &Charge,
@@ -39,10 +44,12 @@ pub fn payment_required(
             .into_response();
     }
     let x402 = offers.iter().any(|o| matches!(o, Offer::X402 { .. }));
+    let status =
+        StatusCode::from_u16(compute_pay_x402::challenge_status(Some(reason))).unwrap_or(StatusCode::PAYMENT_REQUIRED);
     let mut problem = Problem {
         kind: format!("{MPP_PROBLEMS}{reason}"),
-        title: "Payment Required".to_owned(),
-        status: 402,
+        title: status.canonical_reason().unwrap_or("Payment Required").to_owned(),
+        status: status.as_u16(),
         detail: Some(detail.to_owned()),
         extensions: Default::default(),
     }

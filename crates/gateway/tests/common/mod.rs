@@ -58,7 +58,9 @@ pub(crate) fn json(body: &[u8]) -> serde_json::Value {
 /// settled is refused on a second verify (`PermissionDenied`). A nonce starting `unknown-`
 /// settles with an unknown outcome, its reference being the part before any `~` (so two
 /// encodings of one on-chain payment share it); `reject-` is rejected; `slow-` takes 3 s to
-/// settle; a `stuck-` reference never resolves. `reconciles` counts reconcile calls.
+/// settle; a `stuck-` reference never resolves; `noallowance-` is refused as an EVM Permit2
+/// payment without approval (`permit2_allowance_required`). `reconciles` counts reconcile
+/// calls.
 #[derive(Debug)]
 pub(crate) struct TestRail {
     info: RailInfo,
@@ -104,6 +106,10 @@ impl Payment for TestRail {
         let usd: Usd = usd.parse()?;
         if usd != charge.amount {
             return Err(Error::new(ErrorKind::PaymentRequired, "amount mismatch").with_reason("invalid-challenge"));
+        }
+        if nonce.starts_with("noallowance-") {
+            return Err(Error::new(ErrorKind::PaymentRequired, "Permit2 is not approved")
+                .with_reason("permit2_allowance_required"));
         }
         if self.settled.lock().unwrap().contains(nonce) {
             return Err(

@@ -88,7 +88,7 @@ impl SignedAuthorization {
 }
 
 fn invalid(field: &str, what: &str) -> Error {
-    Error::new(ErrorKind::InvalidInput, format!("authorization `{field}` is not {what}"))
+    Error::new(ErrorKind::InvalidInput, format!("payment field `{field}` is not {what}"))
         .with_reason(Reason::InvalidPayload)
 }
 
@@ -97,7 +97,7 @@ fn hex_body<'a>(s: &'a str, field: &str, what: &str) -> Result<&'a str> {
     if body.bytes().all(|b| b.is_ascii_hexdigit()) { Ok(body) } else { Err(invalid(field, what)) }
 }
 
-fn parse_address(s: &str, field: &str) -> Result<Address> {
+pub(crate) fn parse_address(s: &str, field: &str) -> Result<Address> {
     let body = hex_body(s, field, "a 0x-prefixed 20-byte address")?;
     if body.len() != 40 {
         return Err(invalid(field, "a 0x-prefixed 20-byte address"));
@@ -115,7 +115,7 @@ fn parse_b256(s: &str, field: &str) -> Result<B256> {
     Ok(B256::from_slice(&bytes))
 }
 
-fn parse_hex(s: &str, field: &str) -> Result<Bytes> {
+pub(crate) fn parse_hex(s: &str, field: &str) -> Result<Bytes> {
     let body = hex_body(s, field, "0x-prefixed hex")?;
     let bytes = hex::decode(body).map_err(|_| invalid(field, "0x-prefixed hex"))?;
     if bytes.is_empty() {
@@ -124,7 +124,7 @@ fn parse_hex(s: &str, field: &str) -> Result<Bytes> {
     Ok(Bytes::from(bytes))
 }
 
-fn parse_uint(s: &str, field: &str) -> Result<U256> {
+pub(crate) fn parse_uint(s: &str, field: &str) -> Result<U256> {
     if s.is_empty() || s.len() > 78 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid(field, "a decimal string"));
     }

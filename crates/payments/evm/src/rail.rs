@@ -22,15 +22,17 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::auth::SignedAuthorization;
-use crate::{COMPONENT, EvmConfig, VALID_BEFORE_MARGIN_SECONDS};
+use crate::{COMPONENT, EvmConfig, PERMIT2, TransferMethod, VALID_BEFORE_MARGIN_SECONDS, X402_EXACT_PERMIT2_PROXY};
 
-/// The x402 `exact` rail on one EVM chain and EIP-3009 token.
+/// The x402 `exact` rail on one EVM chain and token, through EIP-3009 or Permit2
+/// ([`EvmConfig::transfer_method`]).
 ///
-/// # Verification
+/// # Verification (EIP-3009)
 /// [`Payment::verify`] runs, in this order, and fails with the x402 reason in brackets:
 /// 1. v2: `accepted` must equal the offer [`Payment::offers`] makes for the charge, field by
 ///    field: scheme \[`invalid_scheme`\], then amount, asset, payTo, maxTimeoutSeconds and
-///    `extra.name` / `extra.version` \[`invalid_payment_requirements`\]. v1: the scheme must be
+///    `extra.name` / `extra.version` / `extra.assetTransferMethod` (absent on EIP-3009 offers)
+///    \[`invalid_payment_requirements`\]. v1: the scheme must be
 ///    `exact` \[`invalid_scheme`\]; the authorization is checked against the recomputed
 ///    requirement below.
 /// 2. the network (CAIP-2 id in v2, v1 name in v1) must be this rail's \[`invalid_network`\].
@@ -59,6 +61,33 @@ use crate::{COMPONENT, EvmConfig, VALID_BEFORE_MARGIN_SECONDS};
 /// [`Verified::payer`] is the signer `from`; [`Verified::fingerprint`] is the hex SHA-256 of
 /// `(chain id, token, from, nonce)`, the semantic replay key (one authorization re-encoded has
 /// the same fingerprint).
+///
+/// # Verification (Permit2, x402 v2 only)
+/// The offers carry `extra.assetTransferMethod: "permit2"`; [`Payment::verify`] runs:
+/// 1. `accepted` equals the offer (as above, `extra.assetTransferMethod` included), and the
+///    `resource` is this request's.
+/// 2. the signed `PermitWitnessTransferFrom`: `spender` is x402ExactPermit2Proxy
+///    \[`invalid_permit2_spender`\]; `witness.to == payTo` \[`invalid_permit2_recipient_mismatch`\];
+///    `deadline >= now + 6 s` \[`permit2_deadline_expired`\]; `witness.validAfter <= now`
+///    \[`permit2_not_yet_valid`\]; `permitted.amount` is exactly the amount
+///    \[`permit2_amount_mismatch`\]; `permitted.token` is the asset \[`permit2_token_mismatch`\].
+/// 3. the signature over the Permit2 domain `{name: "Permit2", chainId, verifyingContract:
+///    Permit2}` recovers to `from` (EIP-1271 when `from` has code) \[`invalid_permit2_signature`\].
+/// 4. the proxy has code (checked until first seen) \[`permit2_proxy_not_deployed`, 503\].
+/// 5. the Permit2 nonce is unused (`nonceBitmap(from, nonce >> 8)` bit `nonce & 0xff`), else
+///    [`ErrorKind::PermissionDenied`] \[`permit2_invalid_nonce`\].
+/// 6. `balanceOf(from) >= amount` \[`permit2_insufficient_balance`\].
+/// 7. with an `eip2612GasSponsoring` permit: `from`, `asset`, `spender == Permit2`, `amount ==
+///    amount` (the proxy requires equality), `deadline >= now + 6 s`, the signature under the
+///    token's EIP-712 domain, and `nonce == nonces(from)` \[`eip2612_*`,
+///    `permit2_2612_amount_mismatch`, `invalid_eip2612_signature`, `invalid_eip2612_nonce`\];
+///    without one, `allowance(from, Permit2) >= amount`, else \[`permit2_allowance_required`\]
+///    (answered with HTTP 412 and a fresh challenge).
+/// 8. an `eth_call` simulation of the proxy's `settle` (or `settleWithPermit`) from the
+///    settlement key \[`permit2_simulation_failed`\].
+///
+/// The fingerprint is the hex SHA-256 of `("x402-permit2", chain id, token, from, Permit2
+/// nonce)`; [`Verified::valid_until`] is the Permit2 `deadline`.
 pub struct EvmRail {
     pub(crate) info: RailInfo,
     pub(crate) v1_network: Option<&'static str>,
@@ -67,7 +96,16 @@ pub struct EvmRail {
     pub(crate) pay_to: Address,
     pub(crate) token_name: String,
     pub(crate) token_version: String,
+    /// The token's EIP-712 domain (of EIP-3009, or of EIP-2612 `permit` on Permit2 rails).
     pub(crate) domain: Eip712Domain,
+    /// EIP-3009 or Permit2.
+    pub(crate) transfer_method: TransferMethod,
+    /// Canonical Permit2 (the `verifyingContract` of Permit2 signatures).
+    pub(crate) permit2: Address,
+    /// Canonical x402ExactPermit2Proxy (the signed `spender`, and what settlements call).
+    pub(crate) proxy: Address,
+    /// Set once the proxy was seen to have code (Permit2 rails).
+    pub(crate) proxy_seen: std::sync::atomic::AtomicBool,
     pub(crate) max_timeout_seconds: u64,
     pub(crate) receipt_timeout: Duration,
     pub(crate) poll_interval: Duration,
@@ -163,13 +201,21 @@ impl EvmRail {
                 asset: asset.to_checksum(None),
                 decimals: config.token.decimals,
             },
-            v1_network: network::v1_name(&config.network),
+            // x402 v1 has no Permit2 transfer method: Permit2 rails speak v2 only.
+            v1_network: match config.transfer_method {
+                TransferMethod::Eip3009 => network::v1_name(&config.network),
+                TransferMethod::Permit2 => None,
+            },
             chain_id: config.chain_id,
             asset,
             pay_to,
             token_name: config.token.name,
             token_version: config.token.version,
             domain,
+            transfer_method: config.transfer_method,
+            permit2: parse_config_address(PERMIT2, "Permit2")?,
+            proxy: parse_config_address(X402_EXACT_PERMIT2_PROXY, "x402ExactPermit2Proxy")?,
+            proxy_seen: std::sync::atomic::AtomicBool::new(false),
             max_timeout_seconds: config.max_timeout_seconds,
             receipt_timeout: config.receipt_timeout,
             poll_interval: config.receipt_poll_interval,
@@ -186,9 +232,11 @@ impl EvmRail {
         self.settler.to_checksum(None)
     }
 
-    /// The charge in token base units, rounded up.
+    /// The charge (USD) in token base units, rounded up to the next base unit, exactly even at
+    /// 18 decimals ([`crate::amount::usd_to_base_units_ceil`]).
     pub(crate) fn amount(&self, charge: &Charge) -> Result<u128> {
-        let units = charge.amount.to_base_units_ceil(self.info.decimals).map_err(|e| e.with_component(COMPONENT))?;
+        let units = crate::amount::usd_to_base_units_ceil(charge.amount, self.info.decimals)
+            .map_err(|e| e.with_component(COMPONENT))?;
         if units == 0 {
             return Err(
                 Error::new(ErrorKind::InvalidInput, "a zero charge needs no x402 payment").with_component(COMPONENT)
@@ -197,9 +245,17 @@ impl EvmRail {
         Ok(units)
     }
 
-    /// `extra` of the offers: the token's EIP-712 domain name and version.
+    /// `extra` of the offers: the token's EIP-712 domain name and version, plus
+    /// `assetTransferMethod: "permit2"` on Permit2 rails (absent means EIP-3009).
     fn extra(&self) -> Value {
-        json!({"name": self.token_name, "version": self.token_version})
+        match self.transfer_method {
+            TransferMethod::Eip3009 => json!({"name": self.token_name, "version": self.token_version}),
+            TransferMethod::Permit2 => json!({
+                "name": self.token_name,
+                "version": self.token_version,
+                "assetTransferMethod": TransferMethod::Permit2.as_str(),
+            }),
+        }
     }
 
     /// The v2 `PaymentRequirements` for `charge`.
@@ -251,7 +307,14 @@ impl Payment for EvmRail {
     fn offers(&self, charge: &Charge) -> Result<Vec<Offer>> {
         let v2 = to_json(&self.requirements_v2(charge)?);
         let v1 = self.requirements_v1(charge)?.map(|r| to_json(&r));
-        Ok(vec![Offer::X402 { v2, v1 }])
+        // Permit2 rails pay the payer's Permit2 approval: advertise it, so @x402/evm signs the
+        // EIP-2612 permit that `settleWithPermit` submits.
+        let mut extensions = serde_json::Map::new();
+        if self.transfer_method == TransferMethod::Permit2 {
+            let (key, advertisement) = compute_pay_x402::eip2612_gas_sponsoring_advertisement();
+            extensions.insert(key.to_owned(), advertisement);
+        }
+        Ok(vec![Offer::X402 { v2, v1, extensions }])
     }
 
     fn accepts(&self, credential: &Credential) -> bool {
@@ -272,11 +335,16 @@ impl Payment for EvmRail {
         }
     }
 
-    /// v2: the `accepted` amount; v1: the authorization's value; both: its `from`.
+    /// v2: the `accepted` amount; v1: the authorization's value; both: its `from` (the
+    /// `permit2Authorization.from` on Permit2 rails).
     fn claims(&self, credential: &Credential) -> Option<Claim> {
         let Credential::X402 { version, payload } = credential else { return None };
         let auth = payload.pointer("/payload/authorization");
-        let payer = auth.and_then(|a| a.get("from")?.as_str()?.parse().ok());
+        let from = match self.transfer_method {
+            TransferMethod::Eip3009 => auth.and_then(|a| a.get("from")),
+            TransferMethod::Permit2 => payload.pointer("/payload/permit2Authorization/from"),
+        };
+        let payer = from.and_then(|f| f.as_str()?.parse().ok());
         let units = match version {
             2 => payload.pointer("/accepted/amount"),
             _ => auth.and_then(|a| a.get("value")),
@@ -310,6 +378,16 @@ impl Payment for EvmRail {
             compute_pay_x402::PAYMENT_RESPONSE
         };
         vec![(name.to_owned(), encode_header(&response))]
+    }
+
+    /// Permit2 rails: Permit2 and x402ExactPermit2Proxy must have code at their canonical
+    /// addresses, and the settlement key must hold native gas (it pays every settlement).
+    /// EIP-3009 rails report nothing.
+    async fn readiness(&self) -> Vec<String> {
+        match self.transfer_method {
+            TransferMethod::Eip3009 => Vec::new(),
+            TransferMethod::Permit2 => self.permit2_readiness().await,
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Settlement: `transferWithAuthorization` from the settlement key, a bounded wait for the
+//! Settlement: `transferWithAuthorization` on the token (EIP-3009) or the x402ExactPermit2Proxy's
+//! `settle` / `settleWithPermit` (Permit2), sent from the settlement key, a bounded wait for the
 //! receipt, and reconciliation of `Unknown` outcomes.
 
 use std::time::Instant;
@@ -13,10 +14,75 @@ use compute_core::payment::{SettleOutcome, Verified};
 use compute_core::{Error, ErrorKind, Result};
 use compute_pay_x402::Reason;
 
+use crate::TransferMethod;
 use crate::auth::SignedAuthorization;
 use crate::contracts::IEip3009;
+use crate::permit2::{Permit2Payment, reasons};
 use crate::rail::EvmRail;
 use crate::rpc::{revert_message, unavailable};
+
+/// A verified payment read back from [`Verified::settlement`], by transfer method.
+pub(crate) enum SignedPayment {
+    /// An EIP-3009 authorization.
+    Eip3009(SignedAuthorization),
+    /// A Permit2 authorization, with its sponsoring permit if any.
+    Permit2(Box<Permit2Payment>),
+}
+
+impl SignedPayment {
+    /// Reads the settlement data of a payment verified by `rail`.
+    pub(crate) fn from_verified(rail: &EvmRail, verified: &Verified) -> Result<Self> {
+        Ok(match rail.transfer_method {
+            TransferMethod::Eip3009 => {
+                SignedPayment::Eip3009(SignedAuthorization::from_settlement(&verified.settlement)?.0)
+            }
+            TransferMethod::Permit2 => {
+                SignedPayment::Permit2(Box::new(Permit2Payment::from_settlement(&verified.settlement)?))
+            }
+        })
+    }
+
+    /// The in-flight key: the semantic replay key.
+    fn replay_key(&self, rail: &EvmRail) -> B256 {
+        match self {
+            SignedPayment::Eip3009(s) => s.replay_key(rail.chain_id, rail.asset),
+            SignedPayment::Permit2(p) => p.signed.replay_key(rail.chain_id),
+        }
+    }
+
+    /// The contract the settlement calls and its calldata.
+    fn call(&self, rail: &EvmRail) -> (alloy::primitives::Address, Bytes) {
+        match self {
+            SignedPayment::Eip3009(s) => (rail.asset, rail.transfer_calldata(s)),
+            SignedPayment::Permit2(p) => (rail.proxy, p.proxy_calldata()),
+        }
+    }
+
+    /// Whether the authorization can no longer be used (`validBefore` / `deadline` passed).
+    fn expired(&self) -> bool {
+        let until = match self {
+            SignedPayment::Eip3009(s) => crate::verify::valid_before(s),
+            SignedPayment::Permit2(p) => crate::verify_permit2::deadline(&p.signed),
+        };
+        until.is_some_and(|t| t < chrono::Utc::now())
+    }
+
+    /// The reason of a settlement refused because the nonce is used.
+    fn used_reason(&self) -> &'static str {
+        match self {
+            SignedPayment::Eip3009(_) => Reason::InvalidExactEvmNonceAlreadyUsed.as_str(),
+            SignedPayment::Permit2(_) => reasons::NONCE_USED,
+        }
+    }
+
+    /// The reason of a settlement refused because it would revert for another cause.
+    fn revert_reason(&self) -> &'static str {
+        match self {
+            SignedPayment::Eip3009(_) => Reason::InvalidExactEvmTransactionSimulationFailed.as_str(),
+            SignedPayment::Permit2(_) => reasons::SIMULATION_FAILED,
+        }
+    }
+}
 
 /// Holds one replay key in the rail's in-flight set; removes it when dropped.
 struct InFlight<'a> {
@@ -77,10 +143,10 @@ impl EvmRail {
         if verified.rail != self.info {
             return Err(Error::new(ErrorKind::Internal, "verified payment of another rail"));
         }
-        let (signed, _version) = SignedAuthorization::from_settlement(&verified.settlement)?;
-        let Some(_claim) = InFlight::claim(self, signed.replay_key(self.chain_id, self.asset)) else {
+        let signed = SignedPayment::from_verified(self, verified)?;
+        let Some(_claim) = InFlight::claim(self, signed.replay_key(self)) else {
             return Err(Error::new(ErrorKind::PermissionDenied, "this authorization is being settled already")
-                .with_reason(Reason::InvalidExactEvmNonceAlreadyUsed));
+                .with_reason(signed.used_reason()));
         };
         let hash = match self.broadcast(&signed).await? {
             Ok(hash) => hash,
@@ -92,12 +158,13 @@ impl EvmRail {
     /// Signs and sends the settlement transaction. `Ok(Ok(hash))` once it may have reached the
     /// node; `Ok(Err(Rejected))` when the chain refuses it before broadcast (it reverts);
     /// `Err` for every other fault before broadcast.
-    async fn broadcast(&self, signed: &SignedAuthorization) -> Result<std::result::Result<B256, SettleOutcome>> {
+    async fn broadcast(&self, signed: &SignedPayment) -> Result<std::result::Result<B256, SettleOutcome>> {
         let settle_error = Reason::UnexpectedSettleError.as_str();
+        let (to, data) = signed.call(self);
         let tx = TransactionRequest::default()
             .with_from(self.settler)
-            .with_to(self.asset)
-            .with_input(self.transfer_calldata(signed))
+            .with_to(to)
+            .with_input(data)
             .with_chain_id(self.chain_id);
         // One broadcast at a time: the pending nonce read below then counts every earlier
         // transaction of the settlement key.
@@ -109,11 +176,15 @@ impl EvmRail {
                     return Err(unavailable(&e, "eth_estimateGas", settle_error));
                 };
                 tracing::info!(reason = %msg, "settlement would revert; not broadcast");
-                let reason = match self.check_nonce_unused(signed.auth.from, signed.auth.nonce).await {
-                    Err(used) if used.kind() == ErrorKind::PermissionDenied => Reason::InvalidExactEvmNonceAlreadyUsed,
-                    _ => Reason::InvalidExactEvmTransactionSimulationFailed,
+                let unused = match signed {
+                    SignedPayment::Eip3009(s) => self.check_nonce_unused(s.auth.from, s.auth.nonce).await,
+                    SignedPayment::Permit2(p) => self.check_permit2_nonce_unused(&p.signed).await,
                 };
-                return Ok(Err(SettleOutcome::Rejected { reason: reason.as_str().to_owned() }));
+                let reason = match unused {
+                    Err(used) if used.kind() == ErrorKind::PermissionDenied => signed.used_reason(),
+                    _ => signed.revert_reason(),
+                };
+                return Ok(Err(SettleOutcome::Rejected { reason: reason.to_owned() }));
             }
         };
         let nonce = self
@@ -192,8 +263,8 @@ impl EvmRail {
         verified: &Verified,
         reference: Option<&str>,
     ) -> Result<SettleOutcome> {
-        let (signed, _) = SignedAuthorization::from_settlement(&verified.settlement)?;
-        let expired = crate::verify::valid_before(&signed).is_some_and(|t| t < chrono::Utc::now());
+        let signed = SignedPayment::from_verified(self, verified)?;
+        let expired = signed.expired();
         if let Some(reference) = reference {
             let hash: B256 = reference
                 .trim()
@@ -217,8 +288,13 @@ impl EvmRail {
         })
     }
 
-    /// `authorizationState(from, nonce)` in the latest mined block (not the pending state).
-    async fn nonce_used_in_latest_block(&self, signed: &SignedAuthorization) -> Result<bool> {
+    /// `authorizationState(from, nonce)` (EIP-3009) or Permit2's nonce bitmap in the latest
+    /// mined block (not the pending state).
+    async fn nonce_used_in_latest_block(&self, signed: &SignedPayment) -> Result<bool> {
+        let signed = match signed {
+            SignedPayment::Eip3009(s) => s,
+            SignedPayment::Permit2(p) => return self.permit2_nonce_used(&p.signed, true).await,
+        };
         let call = IEip3009::authorizationStateCall { authorizer: signed.auth.from, nonce: signed.auth.nonce };
         let tx = TransactionRequest::default().with_to(self.asset).with_input(Bytes::from(call.abi_encode()));
         let out = self

@@ -18,7 +18,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::contracts::TransferWithAuthorization;
-use crate::{Eip3009Token, EvmConfig, EvmRail};
+use crate::{EvmConfig, EvmRail, EvmToken};
 
 const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
 const SETTLER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -33,7 +33,7 @@ fn rail_with(config: EvmConfig) -> (EvmRail, Asserter) {
     (EvmRail::with_provider(config, provider).unwrap(), asserter)
 }
 
-fn rail() -> (EvmRail, Asserter) {
+pub(crate) fn rail() -> (EvmRail, Asserter) {
     rail_with(config())
 }
 
@@ -122,7 +122,7 @@ async fn verify_err(rail: &EvmRail, credential: &Credential) -> (ErrorKind, Stri
 fn offers_round_up_and_carry_v1_only_with_a_v1_name() {
     let (rail, _) = rail();
     let offers = rail.offers(&charge("0.0100001")).unwrap();
-    let [Offer::X402 { v2, v1: Some(v1) }] = offers.as_slice() else { panic!("{offers:?}") };
+    let [Offer::X402 { v2, v1: Some(v1), extensions }] = offers.as_slice() else { panic!("{offers:?}") };
     assert_eq!(
         v2,
         &json!({
@@ -131,6 +131,7 @@ fn offers_round_up_and_carry_v1_only_with_a_v1_name() {
             "maxTimeoutSeconds": 300, "extra": {"name": "USDC", "version": "2"}
         })
     );
+    assert!(extensions.is_empty(), "EIP-3009 offers need no extension");
     assert_eq!(v1["network"], "base-sepolia");
     assert_eq!(v1["maxAmountRequired"], "10001");
     assert_eq!(v1["resource"], "https://g.example/api/machines");
@@ -167,7 +168,7 @@ fn config_is_checked_and_secrets_are_redacted() {
     assert!(!debug.contains("ac0974") && !debug.contains("127.0.0.1"), "{debug}");
     assert_eq!(
         EvmConfig::base_mainnet(SecretString::from("https://x"), PAY_TO, SecretString::from("k")).token,
-        Eip3009Token::base_usdc()
+        EvmToken::base_usdc()
     );
     let (rail, _) = rail();
     assert!(!format!("{rail:?}").contains("ac0974"));

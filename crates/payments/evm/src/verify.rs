@@ -1,4 +1,5 @@
-//! The `exact` EIP-3009 check list (see [`crate::EvmRail`] for the order and reasons).
+//! The `exact` EIP-3009 check list (see [`crate::EvmRail`] for the order and reasons), and the
+//! checks shared with the Permit2 list (`verify_permit2.rs`): the offer and the signature.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,18 +11,18 @@ use compute_pay_x402::exact_evm::ExactEvmPayload;
 use compute_pay_x402::{Reason, SCHEME_EXACT, v1, v2};
 use serde_json::Value;
 
-use crate::VALID_BEFORE_MARGIN_SECONDS;
 use crate::auth::SignedAuthorization;
 use crate::contracts::{ERC1271_MAGIC, ERC6492_SUFFIX, IEip3009, IErc1271};
 use crate::rail::EvmRail;
 use crate::rpc::{raw_call, unavailable, view};
+use crate::{TransferMethod, VALID_BEFORE_MARGIN_SECONDS};
 
 /// An invalid proof: the client gets a fresh 402.
 pub(crate) fn rejected(reason: Reason, msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::PaymentRequired, msg).with_reason(reason)
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
@@ -31,12 +32,15 @@ pub(crate) fn valid_before(signed: &SignedAuthorization) -> Option<chrono::DateT
     chrono::DateTime::from_timestamp(secs, 0)
 }
 
-fn same_address(a: &str, b: Address) -> bool {
+pub(crate) fn same_address(a: &str, b: Address) -> bool {
     a.trim().parse::<Address>().is_ok_and(|a| a == b)
 }
 
 impl EvmRail {
     pub(crate) async fn verify_credential(&self, credential: &Credential, charge: &Charge) -> Result<Verified> {
+        if self.transfer_method == TransferMethod::Permit2 {
+            return self.verify_permit2(credential, charge).await;
+        }
         let Credential::X402 { version, payload } = credential else {
             return Err(
                 Error::new(ErrorKind::InvalidInput, "not an x402 credential").with_reason(Reason::UnsupportedScheme)
@@ -75,7 +79,7 @@ impl EvmRail {
         // (6) signature.
         let auth = &signed.auth;
         let hash = signed.signing_hash(&self.domain);
-        self.check_signature(auth.from, hash, &signed.signature).await?;
+        self.check_signature(auth.from, hash, &signed.signature, Reason::InvalidExactEvmPayloadSignature).await?;
         // (7) balance, (8) nonce unused, (9) simulation.
         self.check_chain_state(&signed).await?;
 
@@ -94,7 +98,7 @@ impl EvmRail {
     }
 
     /// (1) v2: every field of `accepted` equals the offer for `charge`.
-    fn check_accepted(&self, accepted: &v2::PaymentRequirements, charge: &Charge) -> Result<()> {
+    pub(crate) fn check_accepted(&self, accepted: &v2::PaymentRequirements, charge: &Charge) -> Result<()> {
         let offer = self.requirements_v2(charge)?;
         if accepted.scheme != offer.scheme {
             return Err(rejected(Reason::InvalidScheme, format!("scheme {:?} is not exact", accepted.scheme)));
@@ -119,6 +123,8 @@ impl EvmRail {
             Some("extra.name")
         } else if extra(&accepted.extra, "version") != extra(&offer.extra, "version") {
             Some("extra.version")
+        } else if extra(&accepted.extra, "assetTransferMethod") != extra(&offer.extra, "assetTransferMethod") {
+            Some("extra.assetTransferMethod")
         } else {
             None
         };
@@ -160,8 +166,15 @@ impl EvmRail {
         Ok(())
     }
 
-    /// (6) the signature is `from`'s: ecrecover, else EIP-1271 when `from` is a contract.
-    async fn check_signature(&self, from: Address, hash: B256, signature: &Bytes) -> Result<()> {
+    /// (6) the signature is `from`'s: ecrecover, else EIP-1271 when `from` is a contract; a
+    /// refusal carries `reason`.
+    pub(crate) async fn check_signature(
+        &self,
+        from: Address,
+        hash: B256,
+        signature: &Bytes,
+        reason: Reason,
+    ) -> Result<()> {
         if signature.len() == 65
             && let Ok(sig) = Signature::from_raw(signature)
             // High-s signatures are malleable copies; FiatToken refuses them.
@@ -176,7 +189,7 @@ impl EvmRail {
                 "ERC-6492 signatures of undeployed wallets are not accepted",
             ));
         }
-        let bad_signature = || rejected(Reason::InvalidExactEvmPayloadSignature, "signature is not from `from`");
+        let bad_signature = || rejected(reason, "signature is not from `from`");
         let code = self
             .provider
             .get_code_at(from)

@@ -274,7 +274,7 @@ impl Payment for SolanaRail {
     fn offers(&self, charge: &Charge) -> Result<Vec<Offer>> {
         let v2 = to_json(&self.requirements_v2(charge)?);
         let v1 = self.requirements_v1(charge)?.map(|r| to_json(&r));
-        Ok(vec![Offer::X402 { v2, v1 }])
+        Ok(vec![Offer::X402 { v2, v1, extensions: serde_json::Map::new() }])
     }
 
     fn accepts(&self, credential: &Credential) -> bool {

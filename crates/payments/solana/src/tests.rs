@@ -143,7 +143,7 @@ fn v2_credential(rail: &SolanaRail, c: &Charge, tx: &str) -> Credential {
 #[test]
 fn offers_carry_the_fee_payer_amount_and_v1_name() {
     let rail = rail_with(None);
-    let Offer::X402 { v2, v1 } = rail.offers(&charge("0.001")).unwrap().remove(0) else { panic!() };
+    let Offer::X402 { v2, v1, .. } = rail.offers(&charge("0.001")).unwrap().remove(0) else { panic!() };
     assert_eq!(
         v2,
         json!({

@@ -5,24 +5,44 @@
 //! - v1: the JSON body, [`payment_required_v1_body`], from the offers that have a `v1` entry
 //!   (networks with a v1 name). Rails put `resource` (the full URL) and `description` in their
 //!   v1 entries; a missing `mimeType` is filled with `application/json`.
+//!
+//! The v2 `extensions` are the union of the offers' own (e.g. `eip2612GasSponsoring` from an
+//! EVM Permit2 rail), so the server adds nothing rail-specific. [`challenge_status`] is the
+//! HTTP status of a challenge that answers a refused payment.
 
 use compute_core::payment::Offer;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::v2::{self, PaymentRequired, ResourceInfo};
-use crate::{MIME_JSON, encode_header};
+use crate::{MIME_JSON, Reason, encode_header};
+
+/// HTTP status of the challenge when an EVM Permit2 payer has not approved Permit2 and sent no
+/// sponsoring permit (`permit2_allowance_required`): 412 Precondition Failed, still with a
+/// fresh `PAYMENT-REQUIRED`, as the x402 `exact` EVM scheme specifies.
+pub const PERMIT2_ALLOWANCE_REQUIRED_STATUS: u16 = 412;
+
+/// The HTTP status of a payment challenge answering a payment refused with x402 `reason`:
+/// [`PERMIT2_ALLOWANCE_REQUIRED_STATUS`] (412) for `permit2_allowance_required`, 402 for every
+/// other reason and for none.
+pub fn challenge_status(reason: Option<&str>) -> u16 {
+    if reason == Some(Reason::Permit2AllowanceRequired.as_str()) { PERMIT2_ALLOWANCE_REQUIRED_STATUS } else { 402 }
+}
 
 /// The v2 `PaymentRequired` object for `resource_url`, with every offer's `v2` entry in
-/// `accepts` (in the given order), before encoding. Add `error` or `extensions` to it, then
-/// encode it with [`encode_header`].
+/// `accepts` (in the given order) and the union of the offers' `extensions` (the first offer
+/// to name a key wins; `None` when no offer has any), before encoding. Add `error` or more
+/// `extensions` to it, then encode it with [`encode_header`].
 pub fn payment_required_v2_object(resource_url: &str, description: &str, offers: &[Offer]) -> PaymentRequired {
-    let accepts = offers
-        .iter()
-        .filter_map(|o| match o {
-            Offer::X402 { v2, .. } => Some(v2.clone()),
-            _ => None,
-        })
-        .collect();
+    let mut accepts = Vec::new();
+    let mut extensions = Map::new();
+    for offer in offers {
+        if let Offer::X402 { v2, extensions: own, .. } = offer {
+            accepts.push(v2.clone());
+            for (key, value) in own {
+                extensions.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
+    }
     PaymentRequired {
         x402_version: v2::VERSION,
         error: None,
@@ -32,7 +52,7 @@ pub fn payment_required_v2_object(resource_url: &str, description: &str, offers:
             mime_type: Some(MIME_JSON.to_owned()),
         },
         accepts,
-        extensions: None,
+        extensions: (!extensions.is_empty()).then_some(extensions),
     }
 }
 
@@ -64,8 +84,6 @@ fn with_mime_type(mut entry: Value) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Map;
-
     use super::*;
     use crate::decode_header;
 
@@ -89,10 +107,11 @@ mod tests {
             "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C", "maxTimeoutSeconds": 300,
             "extra": {"name": "MegaUSD", "version": "1", "assetTransferMethod": "permit2"}
         });
+        let (key, ad) = crate::extension::eip2612_gas_sponsoring_advertisement();
         vec![
             Offer::Mpp { www_authenticate: "Payment id=\"x\"".into() },
-            Offer::X402 { v2: base_v2, v1: Some(base_v1) },
-            Offer::X402 { v2: megaeth_v2, v1: None },
+            Offer::X402 { v2: base_v2, v1: Some(base_v1), extensions: Map::new() },
+            Offer::X402 { v2: megaeth_v2, v1: None, extensions: Map::from_iter([(key.to_owned(), ad)]) },
         ]
     }
 
@@ -107,9 +126,22 @@ mod tests {
         );
         let networks: Vec<_> = pr["accepts"].as_array().unwrap().iter().map(|a| a["network"].clone()).collect();
         assert_eq!(networks, [json!("eip155:8453"), json!("eip155:4326")]);
-        assert!(pr.get("error").is_none() && pr.get("extensions").is_none());
+        assert!(pr.get("error").is_none());
+        // The Permit2 offer brings its extension; without it there is none.
+        assert_eq!(pr["extensions"]["eip2612GasSponsoring"]["info"]["version"], "1");
+        assert_eq!(pr["extensions"].as_object().unwrap().len(), 1);
         let typed: PaymentRequired = serde_json::from_value(pr).unwrap();
         assert_eq!(typed.accepts.len(), 2);
+        let base_only = payment_required_v2_object("https://g.example/x", "x", &offers()[..2]);
+        assert!(base_only.extensions.is_none());
+    }
+
+    #[test]
+    fn allowance_required_is_answered_with_412() {
+        assert_eq!(challenge_status(Some("permit2_allowance_required")), 412);
+        assert_eq!(challenge_status(Some("invalid_permit2_signature")), 402);
+        assert_eq!(challenge_status(Some("payment-required")), 402);
+        assert_eq!(challenge_status(None), 402);
     }
 
     #[test]
@@ -132,12 +164,11 @@ mod tests {
     fn the_object_can_carry_an_error_and_extensions() {
         let mut pr = payment_required_v2_object("https://g.example/x", "x", &offers());
         pr.error = Some("invalid_exact_evm_payload_signature".into());
-        let mut ext = Map::new();
         let (name, value) = crate::extension::payment_identifier_advertisement(false);
-        ext.insert(name.to_owned(), value);
-        pr.extensions = Some(ext);
+        pr.extensions.get_or_insert_with(Map::new).insert(name.to_owned(), value);
         let back = decode_header(&encode_header(&pr)).unwrap();
         assert_eq!(back["error"], "invalid_exact_evm_payload_signature");
         assert_eq!(back["extensions"]["payment-identifier"]["info"]["required"], false);
+        assert_eq!(back["extensions"]["eip2612GasSponsoring"]["info"]["version"], "1");
     }
 }

@@ -1,9 +1,11 @@
-//! The `payment-identifier` extension: a client-chosen idempotency key carried in a v2
-//! payload as `extensions["payment-identifier"].info.id` (16–128 characters of
-//! `[A-Za-z0-9_-]`).
-//!
-//! The server binds the id to a fingerprint of the request: same id and same request → the
-//! cached response; same id and another request → 409; `required: true` and no id → 400.
+//! x402 v2 extensions the gateway speaks:
+//! - `payment-identifier`: a client-chosen idempotency key carried in a v2 payload as
+//!   `extensions["payment-identifier"].info.id` (16–128 characters of `[A-Za-z0-9_-]`). The
+//!   server binds the id to a fingerprint of the request: same id and same request → the
+//!   cached response; same id and another request → 409; `required: true` and no id → 400.
+//! - `eip2612GasSponsoring`: the server's advertisement ([`eip2612_gas_sponsoring_advertisement`])
+//!   that it pays the payer's Permit2 approval through an EIP-2612 `permit` the client signs
+//!   (payments-x402.md §2 "EVM with Permit2"); chain crates parse and check the client's `info`.
 
 use compute_core::{Error, ErrorKind, Result};
 use serde_json::{Value, json};
@@ -73,6 +75,44 @@ pub fn payment_identifier_advertisement(required: bool) -> (&'static str, Value)
     (PAYMENT_IDENTIFIER, value)
 }
 
+/// The key of the EIP-2612 gas-sponsoring extension in `extensions` (of the 402 and of the
+/// payload).
+pub const EIP2612_GAS_SPONSORING: &str = "eip2612GasSponsoring";
+
+/// The server's `eip2612GasSponsoring` advertisement for `PaymentRequired.extensions`, as the
+/// x402 extension spec and @x402/evm 2.27 shape it: `info` holds only `description` and
+/// `version` (the client merges its own fields into this `info`, so a field declared here
+/// would overwrite the client's), and `schema` is the JSON schema of the client's `info`.
+/// @x402/evm signs the EIP-2612 `permit(owner, Permit2, amount)` only when the 402 carries
+/// this entry (and the client can read the chain).
+pub fn eip2612_gas_sponsoring_advertisement() -> (&'static str, Value) {
+    let address = |what: &str| json!({"type": "string", "pattern": "^0x[a-fA-F0-9]{40}$", "description": what});
+    let number = |what: &str| json!({"type": "string", "pattern": "^[0-9]+$", "description": what});
+    let value = json!({
+        "info": {
+            "description": "The facilitator accepts EIP-2612 gasless Permit to `Permit2` canonical contract.",
+            "version": "1"
+        },
+        "schema": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": {
+                "from": address("The address of the sender."),
+                "asset": address("The address of the ERC-20 token contract."),
+                "spender": address("The address of the spender (Canonical Permit2)."),
+                "amount": number("The amount to approve (uint256), in token base units."),
+                "nonce": number("The current EIP-2612 nonce of the sender."),
+                "deadline": number("The timestamp (Unix seconds) at which the signature expires."),
+                "signature": {"type": "string", "pattern": "^0x[a-fA-F0-9]+$",
+                              "description": "The 65-byte concatenated signature (r, s, v) as a hex string."},
+                "version": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)*$", "description": "Schema version identifier."}
+            },
+            "required": ["from", "asset", "spender", "amount", "nonce", "deadline", "signature", "version"]
+        }
+    });
+    (EIP2612_GAS_SPONSORING, value)
+}
+
 fn invalid(msg: &str) -> Error {
     Error::new(ErrorKind::InvalidInput, msg.to_owned()).with_reason(Reason::InvalidPayload)
 }
@@ -130,5 +170,12 @@ mod tests {
         assert_eq!(key, "payment-identifier");
         assert_eq!(v["info"], json!({"required": true}));
         assert_eq!(v["schema"]["properties"]["id"]["minLength"], 16);
+
+        let (key, v) = eip2612_gas_sponsoring_advertisement();
+        assert_eq!(key, "eip2612GasSponsoring");
+        assert_eq!(v["info"]["version"], "1");
+        assert_eq!(v["info"].as_object().unwrap().len(), 2, "only description and version: the client fills the rest");
+        assert_eq!(v["schema"]["required"].as_array().unwrap().len(), 8);
+        assert_eq!(v["schema"]["properties"]["version"]["pattern"], "^[0-9]+(\\.[0-9]+)*$");
     }
 }

@@ -5,11 +5,13 @@
 //! - [`exact_evm`]: the scheme payload of `exact` on EVM (EIP-3009 authorization + signature),
 //!   as strings; chain crates parse and check it.
 //! - [`header`]: header names and the base64-of-JSON encoding of every x402 header.
-//! - [`challenge`]: assembles one 402 (v2 `PAYMENT-REQUIRED` header and v1 JSON body) from the
-//!   [`compute_core::payment::Offer::X402`] offers of many rails.
+//! - [`challenge`]: assembles one 402 (v2 `PAYMENT-REQUIRED` header with the offers'
+//!   extensions, and v1 JSON body) from the [`compute_core::payment::Offer::X402`] offers of
+//!   many rails, and the challenge's HTTP status for a refusal reason.
 //! - [`network`]: CAIP-2 ids (v2) and their v1 names.
 //! - [`reason`]: the x402 error reason codes ([`Reason`]).
-//! - [`extension`]: the `payment-identifier` extension (an idempotency key).
+//! - [`extension`]: the `payment-identifier` extension (an idempotency key) and the
+//!   `eip2612GasSponsoring` advertisement.
 //! - [`signed_headers`]: x402Compute's `X-Auth-*` wallet authentication, chain-agnostic
 //!   (chain crates supply the signature check).
 //!
@@ -29,8 +31,13 @@ pub mod v2;
 
 mod settle;
 
-pub use challenge::{payment_required_v1_body, payment_required_v2, payment_required_v2_object};
-pub use extension::{PAYMENT_IDENTIFIER, payment_identifier};
+pub use challenge::{
+    PERMIT2_ALLOWANCE_REQUIRED_STATUS, challenge_status, payment_required_v1_body, payment_required_v2,
+    payment_required_v2_object,
+};
+pub use extension::{
+    EIP2612_GAS_SPONSORING, PAYMENT_IDENTIFIER, eip2612_gas_sponsoring_advertisement, payment_identifier,
+};
 pub use extension::{payment_identifier_advertisement, validate_payment_identifier};
 pub use header::{
     MAX_HEADER_BYTES, PAYMENT_REQUIRED, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE,
