@@ -89,6 +89,11 @@ async fn the_x402_discovery_document_lists_paid_resources_with_the_live_offers()
     let app = compute_gateway::server::app(config, store).unwrap();
     let doc = json(&call_with(&app, "GET", "/.well-known/x402", &[], "").await.body);
     assert_eq!(doc["x402Version"], 2);
+    let llms = String::from_utf8(call_with(&app, "GET", "/llms.txt", &[], "").await.body).unwrap();
+    assert!(
+        llms.contains("- base: eip155:84532, 0x036CbD53842c5426634e7929541eC2318f3dCF7e (6 decimals)"),
+        "llms.txt names every enabled rail:\n{llms}"
+    );
     let resources = doc["resources"].as_array().unwrap();
     let find = |method: &str, path: &str| {
         resources

@@ -36,6 +36,12 @@ pub fn render(state: &AppState, rates: &[super::rates::RecurringRates]) -> Strin
          Prices are validated and quoted before the 402; if a paid action then fails, the amount is credited to your \
          wallet's balance and the error says so. Send `Idempotency-Key` to make retries safe.\n"
     );
+    let _ = writeln!(out, "Payment rails enabled here (rail: network, asset):\n");
+    for rail in state.rails().all() {
+        let info = rail.rail();
+        let _ = writeln!(out, "- {}: {}, {} ({} decimals)", info.rail, info.network, info.asset, info.decimals);
+    }
+    let _ = writeln!(out, "- credits: your prepaid balance, with `X-Use-Credits: true`\n");
     let _ = writeln!(out, "All amounts are USD. Errors are RFC 9457 `application/problem+json`.\n");
     out.push_str(&super::rates::render(state, rates));
     for surface in Surface::ALL {
