@@ -56,8 +56,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     // compile in CI); the full run builds them optimised.
     if smoke {
         sh(cargo().args(["test", "--workspace", "--locked", "--no-run"]))?;
+        sh(cargo().args(["build", "--locked", "-p", "compute-gateway", "--example", "bench-peer"]))?;
     } else {
-        sh(cargo().args(["build", "--workspace", "--bins", "--release", "--locked"]))?;
+        sh(cargo().args(["build", "--release", "--locked", "-p", "compute-gateway", "--bin", "compute-gateway"]))?;
+        sh(cargo().args(["build", "--release", "--locked", "-p", "compute-gateway", "--example", "bench-peer"]))?;
     }
     let bin = target_dir().join(profile);
     let work = target_dir().join(if smoke { "bench-smoke" } else { "bench" });
@@ -180,7 +182,7 @@ fn start_gateway(bin: &Path, work: &Path) -> Result<(Proc, String), String> {
 fn start_peer(bin: &Path, args: &[&str]) -> Result<(Proc, String), String> {
     let (proc, line) = Proc::spawn_reading_line(
         "bench-peer",
-        Command::new(bin.join("bench-peer")).args(["--listen", "127.0.0.1:0"]).args(args),
+        Command::new(bin.join("examples").join("bench-peer")).args(["--listen", "127.0.0.1:0"]).args(args),
     )?;
     let url = line.rsplit(' ').next().unwrap_or_default().to_owned();
     Ok((proc, url))

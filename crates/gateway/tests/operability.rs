@@ -73,20 +73,7 @@ async fn every_answer_has_a_request_id_and_problems_carry_it() {
 
 #[tokio::test]
 async fn the_x402_discovery_document_lists_paid_resources_with_the_live_offers() {
-    // A gateway with the real Base Sepolia rail (its RPC is never called for offers).
-    let dir = tempfile::tempdir().unwrap();
-    let toml = format!(
-        "[server]\ndata_dir = \"{}\"\n[[payments.evm]]\nchain_id = 84532\nrpc_url = \"http://127.0.0.1:9\"\n\
-         pay_to = \"0x00000000000000000000000000000000000000aa\"\n\
-         signer_key = \"0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97\"\n\
-         [providers.fly]\ntoken = \"t\"\norg_slug = \"o\"\nbase_url = \"http://127.0.0.1:9\"\n",
-        dir.path().display()
-    );
-    let path = dir.path().join("g.toml");
-    std::fs::write(&path, toml).unwrap();
-    let config = compute_gateway::config::Config::load_from(Some(&path), Vec::new()).unwrap();
-    let store = compute_gateway::server::open_store(&config).await.unwrap();
-    let app = compute_gateway::server::app(config, store).unwrap();
+    let (app, _dir) = with_real_rails().await;
     let doc = json(&call_with(&app, "GET", "/.well-known/x402", &[], "").await.body);
     assert_eq!(doc["x402Version"], 2);
     let llms = String::from_utf8(call_with(&app, "GET", "/llms.txt", &[], "").await.body).unwrap();
@@ -120,4 +107,44 @@ async fn the_x402_discovery_document_lists_paid_resources_with_the_live_offers()
         resources.iter().all(|r| !r["resource"].as_str().unwrap().ends_with("/health")),
         "free routes are not listed"
     );
+}
+
+/// A gateway with the real Tempo and Base Sepolia rails (their RPCs are never called for offers)
+/// and Fly at a closed port.
+async fn with_real_rails() -> (axum::Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[server]\ndata_dir = \"{}\"\n\
+         [payments.tempo]\nrpc_url = \"http://127.0.0.1:9\"\nchain_id = 4217\n\
+         recipient = \"0x00000000000000000000000000000000000000aa\"\nrealm = \"test\"\n\
+         secret_key = \"test-only-secret-0123456789abcdef0123456789\"\n\
+         [[payments.evm]]\nchain_id = 84532\nrpc_url = \"http://127.0.0.1:9\"\n\
+         pay_to = \"0x00000000000000000000000000000000000000aa\"\n\
+         signer_key = \"0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97\"\n\
+         [providers.fly]\ntoken = \"t\"\norg_slug = \"o\"\nbase_url = \"http://127.0.0.1:9\"\n",
+        dir.path().display()
+    );
+    let path = dir.path().join("g.toml");
+    std::fs::write(&path, toml).unwrap();
+    let config = compute_gateway::config::Config::load_from(Some(&path), Vec::new()).unwrap();
+    let store = compute_gateway::server::open_store(&config).await.unwrap();
+    (compute_gateway::server::app(config, store).unwrap(), dir)
+}
+
+#[tokio::test]
+async fn a_body_network_narrows_the_402_to_that_rail() {
+    let (app, _dir) = with_real_rails().await;
+    let both = call_with(&app, "GET", "/api/machines", &[], "").await;
+    assert!(both.headers.get("www-authenticate").is_some() && both.headers.get("payment-required").is_some());
+    let tempo = call_with(&app, "GET", "/api/machines", &[], r#"{"network":"tempo"}"#).await;
+    assert_eq!(tempo.status, StatusCode::PAYMENT_REQUIRED);
+    assert!(tempo.headers.get("www-authenticate").is_some(), "the MPP challenge stays");
+    assert!(tempo.headers.get("payment-required").is_none(), "no x402 offer");
+    let base = call_with(&app, "GET", "/api/machines", &[], r#"{"network":"base"}"#).await;
+    assert_eq!(base.status, StatusCode::PAYMENT_REQUIRED);
+    assert!(base.headers.get("www-authenticate").is_none() && base.headers.get("payment-required").is_some());
+    let unknown = call_with(&app, "GET", "/api/machines", &[], r#"{"network":"dogecoin"}"#).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    let detail = json(&unknown.body)["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("tempo") && detail.contains("base"), "{detail}");
 }

@@ -17,7 +17,18 @@ use crate::problem::Problem;
 /// MPP problem type base.
 pub const MPP_PROBLEMS: &str = "https://paymentauth.org/problems/";
 
-/// The 402 for `charge`, with `reason` (an MPP problem code such as `payment-required` or
+/// The rail a request body asks to pay on: its top-level `network` string (`base`, `solana`,
+/// `megaeth`, `tempo`: a rail id, as x402Compute's bodies carry it), if any.
+fn requested_network(body: &[u8]) -> Option<String> {
+    if body.is_empty() {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
+    value.get("network")?.as_str().map(str::to_owned)
+}
+
+/// The 402 for `charge` (only the rail a body's `network` names, when it names one; a 400 when
+/// no enabled rail has that id), with `reason` (an MPP problem code such as `payment-required` or
 /// `invalid-challenge`, or the x402 reason a payment was refused with), `detail`, and extra
 /// members for the problem body (`fields`).
 ///
@@ -31,8 +42,18 @@ pub fn payment_required(
     detail: &str,
     fields: &[(&'static str, String)],
 ) -> Response {
+    let wanted = requested_network(&charge.body);
+    let chosen: Vec<_> = rails.all().iter().filter(|r| wanted.as_deref().is_none_or(|n| r.rail().rail == n)).collect();
+    if let Some(n) = &wanted
+        && chosen.is_empty()
+    {
+        let names: Vec<&str> = rails.all().iter().map(|r| r.rail().rail.as_str()).collect();
+        return Problem::new(StatusCode::BAD_REQUEST, "invalid-network", "Unknown payment network")
+            .with_detail(format!("network {n:?} is not enabled here; use one of: {}", names.join(", ")))
+            .into_response();
+    }
     let mut offers = Vec::new();
-    for rail in rails.all() {
+    for rail in chosen {
         match rail.offers(charge) {
             Ok(o) => offers.extend(o),
             Err(e) => tracing::error!(rail = %rail.rail().rail, error = %e, "rail could not make an offer"),

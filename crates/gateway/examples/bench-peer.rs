@@ -1,4 +1,5 @@
-//! `bench-peer`: the ceilings `cargo xtask bench` measures the gateway against (issue 11 § 1).
+//! `bench-peer`: the ceilings `cargo xtask bench` measures the gateway against (issue 11 § 1);
+//! an example of this crate, so it builds with the gateway's own dependencies only.
 //!
 //! ```text
 //! bench-peer --listen ADDR hello              # (b) a bare axum "hello"
