@@ -84,13 +84,28 @@ export async function credentialFor(mppx, url, init = {}) {
   return mppx.createCredential(first)
 }
 
-export async function send(url, init, credential) {
-  const res = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), Authorization: credential } })
+/** `{status, headers, body}` of a request, the body parsed when it is JSON. */
+export async function fetchAnswer(url, init = {}) {
+  const res = await fetch(url, init)
   const text = await res.text()
   let body
   try { body = JSON.parse(text) } catch { body = text }
   return { status: res.status, headers: res.headers, body }
 }
+
+export async function send(url, init, credential) {
+  return fetchAnswer(url, { ...init, headers: { ...(init.headers ?? {}), Authorization: credential } })
+}
+
+/** The problem code of a gateway error answer (last segment of its `type`). */
+export const reason = (r) => (typeof r.body === 'object' ? r.body?.type?.split('/').pop() : undefined)
+
+/** Counts answers by `status reason`. */
+export const tally = (results) =>
+  results.reduce((m, r) => {
+    const k = `${r.status} ${reason(r) ?? ''}`.trim()
+    return { ...m, [k]: (m[k] ?? 0) + 1 }
+  }, {})
 
 /** Decodes a base64url JSON header. */
 export function decodeB64Url(value) {

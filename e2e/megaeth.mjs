@@ -14,7 +14,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { decodePaymentResponseHeader, wrapFetchWithPaymentFromConfig, x402Client, x402HTTPClient } from '@x402/fetch'
 import { ExactEvmScheme } from '@x402/evm/exact/client'
 import { PERMIT2, PROXY, USDM, tokenAbi } from './deploy-megaeth.mjs'
-import { suite } from './lib.mjs'
+import { fetchAnswer, reason, suite, tally } from './lib.mjs'
 
 const t = suite('megaeth')
 const G = process.env.GATEWAY_URL
@@ -50,25 +50,8 @@ const nonceUsed = async (owner, nonce) => {
 
 const b64json = (value) => JSON.parse(Buffer.from(value, 'base64').toString('utf8'))
 const b64 = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64')
-/** The problem code of a gateway error response (last segment of its `type`). */
-const reason = (r) => (typeof r.body === 'object' ? r.body?.type?.split('/').pop() : undefined)
-const tally = (results) =>
-  results.reduce((m, r) => {
-    const k = `${r.status} ${reason(r) ?? ''}`.trim()
-    return { ...m, [k]: (m[k] ?? 0) + 1 }
-  }, {})
 
-async function send(headers) {
-  const res = await fetch(URL_PAID, { headers })
-  const text = await res.text()
-  let body
-  try {
-    body = JSON.parse(text)
-  } catch {
-    body = text
-  }
-  return { status: res.status, headers: res.headers, body }
-}
+const send = (headers) => fetchAnswer(URL_PAID, { headers })
 
 /** fetch that records the PAYMENT-SIGNATURE it sends. */
 function recordingFetch(log) {

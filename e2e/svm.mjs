@@ -17,7 +17,7 @@ import { createKeyPairSignerFromBytes, getBase58Encoder } from '@solana/kit'
 import { decodePaymentResponseHeader, wrapFetchWithPaymentFromConfig, x402Client, x402HTTPClient } from '@x402/fetch'
 import { ExactSvmScheme } from '@x402/svm/exact/client'
 import { toClientSvmSigner } from '@x402/svm'
-import { suite } from './lib.mjs'
+import { fetchAnswer, reason, suite, tally } from './lib.mjs'
 
 const t = suite('svm')
 const G = process.env.GATEWAY_URL
@@ -73,26 +73,9 @@ async function signed(key, required) {
   return { payload, header: new x402HTTPClient(c).encodePaymentSignatureHeader(payload)['PAYMENT-SIGNATURE'] }
 }
 
-/** The problem code of a gateway error response (last segment of its `type`). */
-const reason = (r) => (typeof r.body === 'object' ? r.body?.type?.split('/').pop() : undefined)
 
-const tally = (results) =>
-  results.reduce((m, r) => {
-    const k = `${r.status} ${reason(r) ?? ''}`.trim()
-    return { ...m, [k]: (m[k] ?? 0) + 1 }
-  }, {})
 
-async function send(headers) {
-  const res = await fetch(URL_PAID, { headers })
-  const text = await res.text()
-  let body
-  try {
-    body = JSON.parse(text)
-  } catch {
-    body = text
-  }
-  return { status: res.status, headers: res.headers, body }
-}
+const send = (headers) => fetchAnswer(URL_PAID, { headers })
 
 /** The Solana entry of an `accepts` list. */
 const svmOffer = (accepts) => (accepts ?? []).find((a) => a.network === NETWORK || a.network === 'solana-devnet') ?? {}

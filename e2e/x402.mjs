@@ -11,7 +11,7 @@ import { baseSepolia } from 'viem/chains'
 import { decodePaymentResponseHeader, wrapFetchWithPayment, wrapFetchWithPaymentFromConfig, x402Client, x402HTTPClient } from '@x402/fetch'
 import { ExactEvmScheme } from '@x402/evm/exact/client'
 import { wrapFetchWithPayment as wrapFetchV1, decodeXPaymentResponse } from 'x402-fetch'
-import { sleep, suite } from './lib.mjs'
+import { fetchAnswer, reason, sleep, suite, tally } from './lib.mjs'
 
 const t = suite('x402')
 const G = process.env.GATEWAY_URL
@@ -77,27 +77,7 @@ async function signedV2(key, required) {
   return { payload, header: new x402HTTPClient(client).encodePaymentSignatureHeader(payload)['PAYMENT-SIGNATURE'] }
 }
 
-/** `{"<status> <problem code>": count}` of some responses, for failure messages. */
-const tally = (results) =>
-  results.reduce((m, r) => {
-    const k = `${r.status} ${reason(r) ?? ''}`.trim()
-    return { ...m, [k]: (m[k] ?? 0) + 1 }
-  }, {})
-
-/** The problem code of a gateway error response (last segment of its `type`). */
-const reason = (r) => (typeof r.body === 'object' ? r.body?.type?.split('/').pop() : undefined)
-
-async function send(headers) {
-  const res = await fetch(URL_PAID, { headers })
-  const text = await res.text()
-  let body
-  try {
-    body = JSON.parse(text)
-  } catch {
-    body = text
-  }
-  return { status: res.status, headers: res.headers, body }
-}
+const send = (headers) => fetchAnswer(URL_PAID, { headers })
 
 await t.step('the 402 offers x402 v2 (header) and v1 (body) for Base Sepolia USDC', async () => {
   const res = await fetch(URL_PAID)

@@ -134,7 +134,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             met: Some(peak_kb <= 150 * 1024),
         },
     ];
-    let table = render(&figures, load, smoke)?;
+    let table = render(&figures, load, smoke);
     eprint!("{table}");
     if smoke {
         std::fs::write(work.join("BENCHMARKS.md"), &table).map_err(|e| e.to_string())?;
@@ -292,7 +292,7 @@ fn rss_kb(pid: u32, field: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("no {field} for process {pid}"))
 }
 
-fn render(figures: &[Figure], load: &Load, smoke: bool) -> Result<String, String> {
+fn render(figures: &[Figure], load: &Load, smoke: bool) -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let oha =
         Command::new("oha").arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
@@ -319,7 +319,7 @@ fn render(figures: &[Figure], load: &Load, smoke: bool) -> Result<String, String
         "\nNot measured by this version: paid-request overhead (p50/p99 from tracing spans), x402 \
          EIP-3009 verifications per core, expiry lag at 100k due resources, replay store under replicas.\n",
     );
-    Ok(out)
+    out
 }
 
 fn json(figures: &[Figure]) -> String {

@@ -3,7 +3,7 @@
 //! which the detached settlement task inherits), answered in the `X-Request-Id` header, and put
 //! in every problem+json body as `request_id`, so a user's error report finds the log lines.
 
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, HttpBody, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -15,7 +15,8 @@ use crate::problem::PROBLEM_JSON;
 /// The response header carrying the id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Problem bodies larger than this are passed through untouched (ours are a few hundred bytes).
+/// Problem bodies larger than this (or of unknown size) pass through untouched (ours are a few
+/// hundred bytes).
 const MAX_PROBLEM_BYTES: usize = 64 * 1024;
 
 /// The middleware: see the module docs.
@@ -37,6 +38,10 @@ fn is_problem(resp: &Response) -> bool {
 /// Splices `"request_id":"<id>",` after the body's opening brace: the body is our own JSON
 /// object, so this needs no parse and costs one copy (the 402 path is hot).
 async fn with_id_in_body(resp: Response, id: &str) -> Response {
+    // A body of unknown or larger size passes untouched rather than being cut.
+    if resp.body().size_hint().exact().is_none_or(|n| n > MAX_PROBLEM_BYTES as u64) {
+        return resp;
+    }
     let (mut parts, body) = resp.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_PROBLEM_BYTES).await else {
         return Response::from_parts(parts, Body::empty());
