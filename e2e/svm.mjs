@@ -13,7 +13,19 @@
 // - SVM_PAYER_KEYS: comma-separated base58 64-byte keypairs, at least 2, each funded with USDC
 //   (at least 0.003) and no SOL (xtask/src/svm.rs funds them).
 // lib.mjs (the `suite` helper) also reads RPC_URL at import, as every suite's environment has.
-import { createKeyPairSignerFromBytes, getBase58Encoder } from '@solana/kit'
+import {
+  AccountRole,
+  address,
+  compileTransaction,
+  createKeyPairSignerFromBytes,
+  decompileTransactionMessage,
+  getBase58Encoder,
+  getBase64EncodedWireTransaction,
+  getCompiledTransactionMessageDecoder,
+  getTransactionDecoder,
+  partiallySignTransaction,
+  setTransactionMessageFeePayer,
+} from '@solana/kit'
 import { decodePaymentResponseHeader, wrapFetchWithPaymentFromConfig, x402Client, x402HTTPClient } from '@x402/fetch'
 import { ExactSvmScheme } from '@x402/svm/exact/client'
 import { toClientSvmSigner } from '@x402/svm'
@@ -192,6 +204,83 @@ await t.step('tampered amounts are refused with a fresh 402 and no charge', asyn
   r = await send({ 'PAYMENT-SIGNATURE': genuine })
   t.check('the untampered original still pays (200)', r.status === 200, r)
   t.check('and the merchant received exactly 1000 units', (await merchant()) - before === PRICE, `${(await merchant()) - before}`)
+})
+
+/**
+ * `payload` with its transaction rebuilt by `edit(message)` (a decompiled v0 message) and signed
+ * again by the payer `key`, as an attacker holding a genuine payload would.
+ */
+async function rewritten(payload, key, edit) {
+  const tx = getTransactionDecoder().decode(Buffer.from(payload.payload.transaction, 'base64'))
+  const message = decompileTransactionMessage(getCompiledTransactionMessageDecoder().decode(tx.messageBytes))
+  const rebuilt = compileTransaction(edit(message))
+  const signedTx = await partiallySignTransaction([(await createKeyPairSignerFromBytes(getBase58Encoder().encode(key))).keyPair], rebuilt)
+  return { ...payload, payload: { ...payload.payload, transaction: getBase64EncodedWireTransaction(signedTx) } }
+}
+
+/** The `TransferChecked` (instruction data tag 12) of a message. */
+const transferOf = (message) => message.instructions.find((i) => i.data?.[0] === 12)
+
+await t.step('crafted transactions are refused before co-signing, with nothing settled', async () => {
+  const required = await paymentRequired()
+  const { address: payer } = await signer(KEYS[1])
+  const [before, payerBefore] = [await merchant(), await balances(payer)]
+  const { payload } = await signed(KEYS[1], required)
+  const feePayer = svmOffer(required.accepts).extra.feePayer
+  const plain = decompileTransactionMessage(
+    getCompiledTransactionMessageDecoder().decode(getTransactionDecoder().decode(Buffer.from(payload.payload.transaction, 'base64')).messageBytes),
+  )
+  t.check(
+    'the real client builds compute limit, compute price, TransferChecked (and at most a memo)',
+    [3, 4].includes(plain.instructions.length) && plain.instructions.indexOf(transferOf(plain)) === 2,
+    plain.instructions.length,
+  )
+  const cases = [
+    [
+      'a second TransferChecked (1 unit, same accounts) inserted after the first',
+      (m) => {
+        const transfer = transferOf(m)
+        const data = Uint8Array.from(transfer.data)
+        new DataView(data.buffer).setBigUint64(1, 1n, true)
+        const list = [...m.instructions]
+        list.splice(3, 0, { ...transfer, data })
+        return { ...m, instructions: list }
+      },
+      // 3 + 1 instructions: the fourth is not a memo; 4 + 1: one too many.
+      [plain.instructions.length === 3 ? 'invalid_exact_svm_payload_unknown_fourth_instruction' : 'invalid_exact_svm_payload_transaction_instructions_length'],
+    ],
+    [
+      "the fee payer added as an account of the transfer instruction",
+      (m) => ({
+        ...m,
+        instructions: m.instructions.map((i) =>
+          i === transferOf(m) ? { ...i, accounts: [...i.accounts, { address: address(feePayer), role: AccountRole.READONLY }] } : i,
+        ),
+      }),
+      ['invalid_exact_svm_payload_transaction_fee_payer_transferring_funds'],
+    ],
+    [
+      'another fee payer than the offered one',
+      (m) => setTransactionMessageFeePayer(address(PAY_TO), m),
+      ['invalid_exact_svm_fee_payer_mismatch'],
+    ],
+  ]
+  for (const [label, edit, codes] of cases) {
+    const r = await send({ 'PAYMENT-SIGNATURE': b64(await rewritten(payload, KEYS[1], edit)) })
+    t.check(`${label}: 402 ${codes.join(' or ')}`, r.status === 402 && codes.includes(reason(r)), { status: r.status, reason: reason(r) })
+  }
+
+  // A genuine payment whose blockhash expires before it is presented.
+  const late = (await signed(KEYS[1], required)).header
+  const expired = await (await fetch(`${RPC}/__shim/expire-blockhash`, { method: 'POST' })).json()
+  t.check('the shim moved to a new blockhash', typeof expired.blockhash === 'string', expired)
+  const r = await send({ 'PAYMENT-SIGNATURE': late })
+  t.check('a payment on an expired blockhash: 402 invalid_exact_svm_payload_transaction', r.status === 402 && reason(r) === 'invalid_exact_svm_payload_transaction', { status: r.status, body: r.body })
+
+  const payerAfter = await balances(payer)
+  t.check('none of them settled: merchant and payer balances unchanged', (await merchant()) === before && payerAfter.token === payerBefore.token && payerAfter.lamports === 0n, { before, payerBefore, payerAfter })
+  const fresh = await send({ 'PAYMENT-SIGNATURE': (await signed(KEYS[1])).header })
+  t.check('a fresh payment on the new blockhash pays (200) exactly 1000 units', fresh.status === 200 && (await merchant()) - before === PRICE, fresh.status)
 })
 
 t.done()

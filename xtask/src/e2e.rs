@@ -21,7 +21,8 @@ const RECIPIENT: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 const CHALLENGE_TTL_SECS: u64 = 20;
 /// HMAC secret of the e2e gateways (test value, at least 32 bytes).
 const SECRET: &str = "e2e-only-secret-0123456789abcdef0123456789";
-const FLY_TOKEN: &str = "fly-e2e-token";
+/// The Fly fake's API token.
+pub(crate) const FLY_TOKEN: &str = "fly-e2e-token";
 const DO_TOKEN: &str = "do-e2e-token";
 /// The MPP realm of the e2e gateways (not their host, so clients must pin it).
 const REALM: &str = "compute-gateway.e2e";
@@ -212,9 +213,17 @@ pub(crate) fn run() -> Result<(), String> {
         ("hardening (mppx library)", hardening),
         ("silovps and /api/do (mppx CLI and library)", silovps),
     ];
+    let mut schema = Command::new(&tools.python);
+    schema.arg("schema.py");
+    // First, on a quiet stack: it counts every request the provider fakes get.
+    suites.insert(0, ("schemathesis on /openapi.json (no payment)", schema));
     suites.extend(x402_suites(&tools.python));
     suites.push(crate::megaeth::megaeth_suite());
-    for (name, mut cmd) in suites {
+    let mut mixed = Command::new("node");
+    mixed.arg("mixed.mjs");
+    suites.push(("one 402, four rails (mppx, @x402/fetch on Base, Solana, MegaETH)", mixed));
+    let only = Only::from_env();
+    for (name, mut cmd) in suites.into_iter().filter(|(name, cmd)| only.wants(name, cmd)) {
         env(&mut cmd);
         eprintln!("== e2e: {name}");
         let out = cmd.output().map_err(|e| format!("cannot run {name}: {e}"))?;
@@ -226,13 +235,15 @@ pub(crate) fn run() -> Result<(), String> {
             outcome = Err(format!("e2e suite {name:?} failed (logs in {})", work.display()));
         }
     }
-    match crate::crash::run(&stack, &env) {
-        Ok((p, f)) => {
+    let crash = if only.wants_crash() { crate::crash::run(&stack, &env) } else { Ok((0, 0)) };
+    match crash {
+        Ok((p, f)) if only.wants_crash() => {
             totals = (totals.0 + p, totals.1 + f);
             if f > 0 || p == 0 {
                 outcome = Err(format!("e2e crash recovery failed (logs in {})", work.display()));
             }
         }
+        Ok(_) => {}
         Err(e) => outcome = Err(e),
     }
     let Stack { gateway, pg, .. } = stack;
@@ -247,6 +258,26 @@ pub(crate) fn run() -> Result<(), String> {
         println!("e2e: {} passed, {} failed", totals.0, totals.1);
     }
     outcome
+}
+
+/// `E2E_ONLY=svm.mjs,crash`: runs only the suites whose script name (or `crash`, for crash
+/// recovery) is listed, to iterate on one suite; unset or empty runs everything.
+struct Only(Vec<String>);
+
+impl Only {
+    fn from_env() -> Self {
+        let list = std::env::var("E2E_ONLY").unwrap_or_default();
+        Only(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+    }
+
+    fn wants(&self, name: &str, cmd: &Command) -> bool {
+        self.0.is_empty()
+            || self.0.iter().any(|o| name.contains(o.as_str()) || cmd.get_args().any(|a| a.to_string_lossy() == *o))
+    }
+
+    fn wants_crash(&self) -> bool {
+        self.0.is_empty() || self.0.iter().any(|o| o == "crash")
+    }
 }
 
 /// One line of progress on stderr while the stack starts.
@@ -381,12 +412,14 @@ impl Gateway {
 
 /// A PostgreSQL database for the two-process case, dropped at the end.
 pub(crate) struct PgDatabase {
-    url: String,
+    /// Its URL (trust authentication, user `postgres`).
+    pub(crate) url: String,
     name: String,
 }
 
 impl PgDatabase {
-    fn create() -> Result<PgDatabase, String> {
+    /// Creates a fresh database named after this process (dropping a leftover one first).
+    pub(crate) fn create() -> Result<PgDatabase, String> {
         let name = format!("cg_e2e_{}", std::process::id());
         psql(&format!("DROP DATABASE IF EXISTS {name}"))?;
         psql(&format!("CREATE DATABASE {name}"))?;
@@ -417,11 +450,13 @@ const BASE_PAY_TO: &str = "0xcd3B766CCDd6AE721141F452C550Ca635964ce71";
 const BASE_SIGNER_KEY: &str = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97";
 const BASE_SETTLER: &str = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f";
 /// Accounts 10..14 of anvil's test mnemonic: the x402 payers of `e2e/x402.mjs` and
-/// `e2e/x402_pay.py` (not 1..7, which the MPP suites use: a wallet owns its machines on every
-/// rail).
+/// `e2e/x402_pay.py`, and account 21, e2e/mixed.mjs's (not 1..7, which the MPP suites use: a
+/// wallet owns its machines on every rail).
 const BASE_PAYERS: &str = "0xBcd4042DE499D14e55001CcbB24a551F3b954096,0x71bE63f3384f5fb98995898A86B02Fb2426c5788,\
                            0xFABB0ac9d68B0B445fB7357272Ff202C5651694a,0x1CBd3b2770909D4e10f157cABC84C7264073C9Ec,\
-                           0xdF3e18d64BC6A983f673Ab319CCaE4f1a57C7097";
+                           0xdF3e18d64BC6A983f673Ab319CCaE4f1a57C7097,0x02484cb50AAC86Eae85610D6f4Bf026f30f6627D";
+/// Account 21 of anvil's test mnemonic: e2e/mixed.mjs's Base payer (the last of [`BASE_PAYERS`]).
+const MIXED_BASE_KEY: &str = "0xc511b2aa70776d4ff1d376e8537903dae36896132c90b91d52c1dfbae267cd8b";
 
 /// Starts anvil with chain id 84532, installs FiatTokenV2_2 at the Base Sepolia USDC address
 /// (`e2e/deploy-usdc.mjs`) and mints 100 USDC to each payer; returns the process and its URL.
@@ -459,7 +494,10 @@ fn solana_config(svm: &str) -> String {
 
 /// The environment of the x402 suites.
 fn x402_env(c: &mut Command, base_rpc: &str) {
-    c.env("BASE_RPC_URL", base_rpc).env("BASE_PAY_TO", BASE_PAY_TO).env("BASE_SETTLER", BASE_SETTLER);
+    c.env("BASE_RPC_URL", base_rpc)
+        .env("BASE_PAY_TO", BASE_PAY_TO)
+        .env("BASE_SETTLER", BASE_SETTLER)
+        .env("MIXED_BASE_KEY", MIXED_BASE_KEY);
 }
 
 /// The x402 suites: @x402/fetch (v2) and x402-fetch (v1) in node, the PyPI x402 client; on

@@ -10,6 +10,7 @@
 //! Deliberately dependency-free (std only) so it compiles in seconds.
 
 mod bench;
+mod bench_scale;
 mod ci;
 mod crash;
 mod e2e;

@@ -25,7 +25,8 @@ const PAY_TO: &str = "0x8626f6940E2eb28930eFb4CeF49B2d1F2C9C1199";
 /// accounts, so deploy-megaeth.mjs gives it ETH.
 const SIGNER_KEY: &str = "0xeaa861a9a01391ed3d587d8a5a84ca56ee277629a8b02c22093a419bf240e65d";
 const SETTLER: &str = "0x09DB0a93B389bEF724429898f539AEB7ac2Dd55f";
-/// Accounts 16..18 of anvil's test mnemonic: the payers of e2e/megaeth.mjs. They get USDm and
+/// Accounts 16..18 of anvil's test mnemonic: the payers of e2e/megaeth.mjs (and account 22, see
+/// [`MIXED_PAYER_KEY`]). They get USDm and
 /// no ETH: the gateway pays every gas.
 const PAYER_KEYS: [&str; 3] = [
     "0xea6c44ac03bff858b476bba40716402b03e41b8e97e276d1baec7c37d42484a0",
@@ -33,7 +34,9 @@ const PAYER_KEYS: [&str; 3] = [
     "0xde9be858da4a475276426320d5e9262ecfc3ba460bfac56360bfa6c4c28b4ee0",
 ];
 const PAYERS: &str = "0x2546BcD3c84621e976D8185a91A922aE77ECEc30,0xbDA5747bFD65F08deb54cb465eB87D40e51B197E,\
-                      0xdD2FD4581271e230360230F9337D5c0430Bf44C0";
+                      0xdD2FD4581271e230360230F9337D5c0430Bf44C0,0x08135Da0A343E492FA2d4282F2AE34c6c5CC1BbE";
+/// Account 22 of anvil's test mnemonic: e2e/mixed.mjs's MegaETH payer (the last of [`PAYERS`]).
+const MIXED_PAYER_KEY: &str = "0x224b7eb7449992aac96d631d9677f7bf5888245eef6d6eeda31e62d2f29a83e4";
 
 /// Starts anvil with chain id 4326, installs the contracts and funds the accounts
 /// (`e2e/deploy-megaeth.mjs`); returns the process and its URL.
@@ -63,12 +66,13 @@ pub(crate) fn megaeth_config(rpc: &str) -> String {
     )
 }
 
-/// The environment of e2e/megaeth.mjs.
+/// The environment of e2e/megaeth.mjs and e2e/mixed.mjs.
 pub(crate) fn megaeth_env(c: &mut Command, rpc: &str) {
     c.env("MEGAETH_RPC_URL", rpc)
         .env("MEGAETH_PAY_TO", PAY_TO)
         .env("MEGAETH_SETTLER", SETTLER)
-        .env("MEGAETH_PAYER_KEYS", PAYER_KEYS.join(","));
+        .env("MEGAETH_PAYER_KEYS", PAYER_KEYS.join(","))
+        .env("MIXED_MEGAETH_KEY", MIXED_PAYER_KEY);
 }
 
 /// The MegaETH suite: @x402/fetch + @x402/evm 2.27 paying USDm through Permit2.

@@ -38,6 +38,11 @@ pub(crate) const PAYERS: [(&str, &str); 3] = [
         "2btLJAAb1S3x6hZYdVyAePjqtQYi2ZBSRGy4569RZu8h",
     ),
 ];
+/// The payer of e2e/mixed.mjs (seed `[0x34; 32]`): `(keypair, public key)`.
+pub(crate) const MIXED_PAYER: (&str, &str) = (
+    "23Y5zwBciH6giDBYqFpyUAwod6WwK8C75u2X56Bc8L8RiKofrwSUDXdZCYSKZwKC1tcPPviVL7Q5BSHQEfrWmU2E",
+    "Gq2ZG2URrWhVFeWRua7PnRuipDytEXyh26VgCo7cBm46",
+);
 /// USDC base units each payer gets (1 USDC: hundreds of $0.001 payments).
 pub(crate) const PAYER_UNITS: u64 = 1_000_000;
 /// Lamports the fee payer gets (10 SOL: thousands of 10 001-lamport fees).
@@ -78,7 +83,7 @@ fn shim_post(url: &str, path: &str, body: &str) -> Result<String, String> {
 pub(crate) fn fund_svm_accounts(url: &str) -> Result<(), String> {
     shim_post(url, "/__shim/airdrop", &format!(r#"{{"pubkey":"{FEE_PAYER}","lamports":{FEE_PAYER_LAMPORTS}}}"#))?;
     shim_post(url, "/__shim/fund", &format!(r#"{{"owner":"{PAY_TO}","amount":0}}"#))?;
-    for (_, payer) in PAYERS {
+    for (_, payer) in PAYERS.iter().chain([&MIXED_PAYER]) {
         shim_post(url, "/__shim/fund", &format!(r#"{{"owner":"{payer}","amount":{PAYER_UNITS}}}"#))?;
     }
     Ok(())
@@ -96,8 +101,11 @@ pub(crate) fn gateway_solana_settings(url: &str) -> Vec<(&'static str, String)> 
     ]
 }
 
-/// The environment of e2e/svm.mjs and e2e/svm_pay.py.
+/// The environment of e2e/svm.mjs, e2e/svm_pay.py and e2e/mixed.mjs.
 pub(crate) fn svm_env(c: &mut Command, url: &str) {
     let keys: Vec<&str> = PAYERS.iter().map(|(k, _)| *k).collect();
-    c.env("SVM_RPC_URL", url).env("SVM_PAY_TO", PAY_TO).env("SVM_PAYER_KEYS", keys.join(","));
+    c.env("SVM_RPC_URL", url)
+        .env("SVM_PAY_TO", PAY_TO)
+        .env("SVM_PAYER_KEYS", keys.join(","))
+        .env("MIXED_SVM_KEY", MIXED_PAYER.0);
 }

@@ -15,11 +15,20 @@
 //! Errors never contain the request URL (it may carry a token, e.g. Upstash's `?_token=`) nor
 //! any header; tokens are passed as [`secrecy::SecretString`] and set with `bearer_auth`, which
 //! marks the header sensitive.
+//!
+//! Every call runs inside a `tracing` span named [`PROVIDER_CALL_SPAN`] (fields `provider`,
+//! `operation`, and `status` once known) and, when the client has a [`CallObserver`], is
+//! reported to it once it ended ([`ProviderCall`]: provider, operation, final status, time
+//! across retries), so an embedding service can count calls without any global state.
 
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::StatusCode;
 use rand::Rng;
+use tracing::Instrument as _;
 
 use crate::{Error, ErrorKind, Result};
 
@@ -80,12 +89,70 @@ pub fn kind_for_status(status: StatusCode) -> ErrorKind {
     }
 }
 
-/// A `reqwest` client with the retry policy and a component name for errors (`"fly"`, …).
-#[derive(Clone, Debug)]
+/// Name of the `tracing` span around every call of [`HttpClient::execute`].
+pub const PROVIDER_CALL_SPAN: &str = "provider_call";
+
+/// How a provider call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallStatus {
+    /// The provider answered with this HTTP status (the final answer, after any retries).
+    Answered(StatusCode),
+    /// No answer: the request could not be sent or no attempt could connect.
+    Error,
+    /// No answer in time: the last attempt timed out.
+    Timeout,
+}
+
+impl CallStatus {
+    /// The status as a metric label: the HTTP status code (`"200"`), `"error"` or `"timeout"`.
+    pub fn label(&self) -> Cow<'static, str> {
+        match self {
+            CallStatus::Answered(s) => Cow::Owned(s.as_u16().to_string()),
+            CallStatus::Error => Cow::Borrowed("error"),
+            CallStatus::Timeout => Cow::Borrowed("timeout"),
+        }
+    }
+}
+
+/// One finished provider call, as a [`CallObserver`] sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderCall {
+    /// The client's component (`"fly"`, `"digitalocean"`, …).
+    pub provider: &'static str,
+    /// The adapter's name of the operation (`"create machine"`, …).
+    pub operation: &'static str,
+    /// The final status.
+    pub status: CallStatus,
+    /// Time from the first attempt to the final outcome, retries and backoff included (up to
+    /// the answer's headers: reading the body is the adapter's).
+    pub elapsed: Duration,
+}
+
+/// Receives every finished call of the [`HttpClient`]s it is given to (see
+/// [`HttpClient::with_observer`]); called on the calling task, so it must not block.
+pub trait CallObserver: Send + Sync {
+    /// One call ended.
+    fn observe(&self, call: &ProviderCall);
+}
+
+/// A `reqwest` client with the retry policy, a component name for errors (`"fly"`, …) and an
+/// optional [`CallObserver`].
+#[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
     policy: RetryPolicy,
     component: &'static str,
+    observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("component", &self.component)
+            .field("policy", &self.policy)
+            .field("observed", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpClient {
@@ -103,7 +170,21 @@ impl HttpClient {
                     .with_component(component)
                     .with_source(e.without_url())
             })?;
-        Ok(HttpClient { inner, policy, component })
+        Ok(HttpClient { inner, policy, component, observer: None })
+    }
+
+    /// Reports every call of this client (and of its clones) to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// As [`HttpClient::with_observer`] when `observer` is set, unchanged otherwise.
+    pub fn with_optional_observer(self, observer: Option<Arc<dyn CallObserver>>) -> Self {
+        match observer {
+            Some(o) => self.with_observer(o),
+            None => self,
+        }
     }
 
     /// The underlying `reqwest` client, to build requests with.
@@ -117,7 +198,8 @@ impl HttpClient {
     }
 
     /// Sends `request` under the retry policy and returns the **final** response, whatever its
-    /// status (the adapter parses error bodies itself, see [`kind_for_status`]).
+    /// status (the adapter parses error bodies itself, see [`kind_for_status`]). `operation`
+    /// names the call in the [`PROVIDER_CALL_SPAN`] span and to the [`CallObserver`].
     ///
     /// # Errors
     /// - [`ErrorKind::Unavailable`] (temporary) when every attempt failed to connect;
@@ -126,8 +208,13 @@ impl HttpClient {
     ///
     /// The message says how many attempts were made and, for a non-idempotent request, why
     /// it was not retried.
-    pub async fn execute(&self, request: reqwest::Request, idempotency: Idempotency) -> Result<reqwest::Response> {
-        self.execute_with(request, idempotency, &self.policy).await
+    pub async fn execute(
+        &self,
+        operation: &'static str,
+        request: reqwest::Request,
+        idempotency: Idempotency,
+    ) -> Result<reqwest::Response> {
+        self.execute_with(operation, request, idempotency, &self.policy).await
     }
 
     /// As [`HttpClient::execute`] under another policy for this one call (e.g. a long-poll that
@@ -137,11 +224,40 @@ impl HttpClient {
     /// As [`HttpClient::execute`].
     pub async fn execute_with(
         &self,
+        operation: &'static str,
         request: reqwest::Request,
         idempotency: Idempotency,
         policy: &RetryPolicy,
     ) -> Result<reqwest::Response> {
+        let span = tracing::info_span!(
+            PROVIDER_CALL_SPAN,
+            provider = self.component,
+            operation,
+            status = tracing::field::Empty
+        );
         let started = tokio::time::Instant::now();
+        let result = self.attempts(request, idempotency, policy, started).instrument(span.clone()).await;
+        let status = match &result {
+            Ok(resp) => CallStatus::Answered(resp.status()),
+            Err(e) if e.kind() == ErrorKind::Timeout => CallStatus::Timeout,
+            Err(_) => CallStatus::Error,
+        };
+        span.record("status", status.label().as_ref());
+        if let Some(observer) = &self.observer {
+            let call = ProviderCall { provider: self.component, operation, status, elapsed: started.elapsed() };
+            observer.observe(&call);
+        }
+        result
+    }
+
+    /// The retry loop of [`HttpClient::execute_with`], started at `started`.
+    async fn attempts(
+        &self,
+        request: reqwest::Request,
+        idempotency: Idempotency,
+        policy: &RetryPolicy,
+        started: tokio::time::Instant,
+    ) -> Result<reqwest::Response> {
         let deadline = started + policy.total_timeout;
         let mut attempt: u32 = 0;
         loop {

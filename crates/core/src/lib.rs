@@ -4,7 +4,8 @@
 //! - [`money`]: USD amounts on `rust_decimal` and token amounts in integer base units, with
 //!   exact conversion (charges round **up** to the next base unit).
 //! - [`error`]: the one public [`Error`] type, with a [`ErrorKind`] and a temporary/permanent flag.
-//! - [`http`]: the shared retry, backoff and timeout policy for provider HTTP clients.
+//! - [`http`]: the shared retry, backoff and timeout policy for provider HTTP clients, the
+//!   `provider_call` tracing span around each call and the [`http::CallObserver`] hook.
 //! - [`provider`]: the [`provider::Provider`] base trait, the capability traits (machines,
 //!   volumes, snapshots, hosting, domains and DNS, key-value) and the catalog types.
 //! - [`billing`]: the [`billing::Billing`] trait that turns a validated request into a quote,

@@ -1,7 +1,8 @@
 //! The composition point: the one place that names provider crates and payment rails. Each
 //! crate parses its own configuration section (`[providers.<id>]`, `[payments.<rail>]`) and
 //! builds its values; the rest of the gateway only sees `ProviderHandle`s, `Payment` rails and
-//! `WalletAuth` methods.
+//! `WalletAuth` methods. The [`Metrics`] registry is made here too, so every provider client
+//! reports its calls to it ([`Metrics::provider_observer`]); the state takes it over.
 //!
 //! The provider id enum always has every variant; only construction is gated by Cargo
 //! features, so a configured provider or rail whose crate is not compiled in is a clear
@@ -18,6 +19,7 @@ use compute_pay_x402::signed_headers::{SignatureVerifier, SignedHeaderAuth};
 use compute_store::Store;
 
 use crate::config::{Config, ConfigError};
+use crate::system::metrics::Metrics;
 
 /// The provider crates compiled into this binary.
 #[allow(clippy::vec_init_then_push)] // One push per compiled feature.
@@ -48,8 +50,9 @@ pub fn compiled_rails() -> Vec<&'static str> {
 /// Every rail section name the gateway knows, compiled in or not.
 pub const RAIL_SECTIONS: [&str; 3] = ["tempo", "evm", "solana"];
 
-/// What was composed: provider handles, rails and wallet-authentication methods, plus the
-/// parsed settings (redacted by their own `Debug`) for `config check`.
+/// What was composed: provider handles, rails and wallet-authentication methods, the metrics
+/// registry the providers report to, plus the parsed settings (redacted by their own `Debug`)
+/// for `config check`.
 #[derive(Default)]
 pub struct Composed {
     /// Enabled providers.
@@ -60,6 +63,8 @@ pub struct Composed {
     pub auth: Vec<Arc<dyn WalletAuth>>,
     /// Each parsed section's `Debug`, secrets redacted by the owning crate.
     pub settings: Vec<(String, String)>,
+    /// The registry every provider's calls are counted in (for [`crate::state::AppState::from_composed`]).
+    pub metrics: Metrics,
 }
 
 fn not_compiled(section: &str, feature: &str, compiled: &[&str]) -> ConfigError {
@@ -105,12 +110,14 @@ fn providers(config: &Config, out: &mut Composed) -> Result<(), ConfigError> {
     #[cfg(feature = "fly")]
     if let Some(fly) = config.providers.parse::<compute_fly::FlyConfig>("providers", "fly")? {
         record(out, "providers.fly", &fly);
+        let fly = fly.with_observer(out.metrics.provider_observer());
         let handle = compute_fly::handle(fly).map_err(|e| crate_error("providers.fly", &e))?;
         out.providers.insert(ProviderId::Fly, handle);
     }
     #[cfg(feature = "digitalocean")]
     if let Some(c) = config.providers.parse::<compute_digitalocean::DoConfig>("providers", "digitalocean")? {
         record(out, "providers.digitalocean", &c);
+        let c = c.with_observer(out.metrics.provider_observer());
         let handle = compute_digitalocean::handle(c).map_err(|e| crate_error("providers.digitalocean", &e))?;
         out.providers.insert(ProviderId::Digitalocean, handle);
     }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use compute_gateway::config::Config;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 /// Cloud compute for autonomous agents, paid per request with stablecoins.
 #[derive(Parser, Debug)]
@@ -18,6 +19,10 @@ struct Cli {
     /// `request_id` of the request span).
     #[arg(long, global = true, env = "COMPUTE_GATEWAY_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Also log one `close` line per span, with its `time.busy` and `time.idle` (for
+    /// `cargo xtask bench`, which computes the gateway's own time per request from them).
+    #[arg(long, global = true, env = "COMPUTE_GATEWAY_LOG_SPAN_TIMINGS")]
+    log_span_timings: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -70,7 +75,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_span_events(if cli.log_span_timings { FmtSpan::CLOSE } else { FmtSpan::NONE });
     match cli.log_format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),

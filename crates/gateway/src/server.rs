@@ -1,22 +1,23 @@
 //! The HTTP server: router, middleware (body limit, timeout, CORS, problem+json for every
 //! error, tracing) and graceful shutdown.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::to_bytes;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
+use tower::ServiceBuilder;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, ConfigError};
-use crate::payments::Rails;
 use crate::problem::{PROBLEM_JSON, Problem};
 use crate::routes::{PriceRule, router};
 use crate::state::AppState;
@@ -65,7 +66,7 @@ pub fn app(config: Config, store: compute_store::Store) -> Result<Router, Config
 pub fn state(config: Config, store: compute_store::Store) -> Result<AppState, ConfigError> {
     let composed = crate::compose::compose(&config, &store)?;
     let books = crate::pricing::books(&config)?;
-    let state = AppState::new(config, store, composed.providers, Rails::new(composed.rails), composed.auth, books);
+    let state = AppState::from_composed(config, store, composed, books);
     check_prices(&state)?;
     Ok(state)
 }
@@ -84,49 +85,69 @@ fn check_prices(state: &AppState) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The app over a built state.
+/// The app over a built state: the route table's router inside one shared middleware stack.
+///
+/// The middleware wraps the finished router as a single service (the app's fallback service)
+/// rather than being layered onto every route: axum clones a router's routes for every
+/// connection (`with_state` per accepted stream) and a route's layers for every request, so
+/// per-route CORS, tracing, timeout and body-limit stacks cost memory per connection and
+/// allocations per request (`cargo xtask bench`: the 1,000-connection memory peak).
 pub fn app_with_state(state: AppState) -> Router {
-    let router = router(state.providers(), state.routes());
-    with_middleware(router, &state).with_state(state)
-}
-
-fn with_middleware(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let routes = router(state.providers(), state.routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(record_route))
+        .with_state(state.clone());
     let server = &state.config().server;
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
         .allow_headers(Any)
         .expose_headers(EXPOSED_HEADERS.map(HeaderName::from_static));
-    // Layers wrap from the inside out: the problem+json rewrite sits outside the body limit and
-    // the timeout so their bare answers are rewritten too, and CORS outside everything.
-    router
-        .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(server.body_limit_bytes))
+    // Outermost first: request ids, tracing and CORS outside everything; the problem+json
+    // rewrite outside the timeout and the body limit so their bare answers are rewritten too.
+    let app = ServiceBuilder::new()
+        .layer(middleware::from_fn(crate::system::request_id::with_request_id))
+        .layer(TraceLayer::new_for_http())
+        .layer(cors)
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(middleware::from_fn(problems_for_bare_errors))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(server.request_timeout_secs),
         ))
-        .layer(middleware::from_fn(problems_for_bare_errors))
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
-        .layer(cors)
-        .layer(TraceLayer::new_for_http())
-        .layer(middleware::from_fn(crate::system::request_id::with_request_id))
+        // The timeout answers with an empty body of its inner body type: make it axum's.
+        .map_response(IntoResponse::into_response)
+        .layer(RequestBodyLimitLayer::new(server.body_limit_bytes))
+        .service(routes);
+    Router::new().fallback_service(app)
+}
+
+/// Where the router writes the matched route template for [`count_requests`], which runs
+/// outside the router.
+#[derive(Clone, Default)]
+struct MatchedRoute(Arc<OnceLock<MatchedPath>>);
+
+/// Inside the router: records the matched route template (none for unknown paths).
+async fn record_route(req: Request, next: Next) -> Response {
+    if let (Some(slot), Some(path)) = (req.extensions().get::<MatchedRoute>(), req.extensions().get::<MatchedPath>()) {
+        let _ = slot.0.set(path.clone());
+    }
+    next.run(req).await
 }
 
 /// Counts every answer by its route template (`unmatched` for unknown paths), method and status.
 async fn count_requests(
     axum::extract::State(state): axum::extract::State<AppState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let slot = MatchedRoute::default();
+    req.extensions_mut().insert(slot.clone());
     let method = req.method().clone();
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
-    state.metrics().request(&route, method.as_str(), resp.status().as_u16(), started.elapsed());
+    let route = slot.0.get().map_or("unmatched", MatchedPath::as_str);
+    state.metrics().request(route, method.as_str(), resp.status().as_u16(), started.elapsed());
     resp
 }
 

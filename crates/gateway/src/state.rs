@@ -11,6 +11,7 @@ use compute_core::payment::Payment;
 use compute_core::provider::{ProviderHandle, ProviderId};
 use compute_store::Store;
 
+use crate::compose::Composed;
 use crate::config::Config;
 use crate::payments::Rails;
 use crate::routes::RouteSpec;
@@ -41,6 +42,8 @@ struct Inner {
 impl AppState {
     /// The state over composed parts: `rails` and `auth` come from the rail crates (the
     /// gateway adds its own API-key method and the credits rail), `books` are the price books.
+    /// Its metrics registry is a new one, which sees no provider call: use
+    /// [`AppState::from_composed`] for the registry the providers report to.
     pub fn new(
         config: Config,
         store: Store,
@@ -49,6 +52,16 @@ impl AppState {
         auth: Vec<Arc<dyn WalletAuth>>,
         books: PriceBooks,
     ) -> Self {
+        let composed = Composed { providers, rails: rails.all().to_vec(), auth, ..Composed::default() };
+        Self::from_composed(config, store, composed, books)
+    }
+
+    /// The state over what [`crate::compose::compose`] made: its providers, rails (in offer
+    /// order), wallet-authentication methods and the metrics registry the providers' calls are
+    /// counted in; `books` are the price books.
+    pub fn from_composed(config: Config, store: Store, composed: Composed, books: PriceBooks) -> Self {
+        let Composed { providers, rails, auth, metrics, .. } = composed;
+        let rails = Rails::new(rails);
         let billing = crate::pricing::billing(&config, books);
         let mut methods: Vec<Arc<dyn WalletAuth>> = vec![Arc::new(crate::auth::ApiKeyAuth::new(store.clone()))];
         methods.extend(auth);
@@ -68,7 +81,7 @@ impl AppState {
                 instance_id: uuid::Uuid::new_v4().to_string(),
                 tenancy_secret: tokio::sync::OnceCell::new(),
                 data_key: tokio::sync::OnceCell::new(),
-                metrics: crate::system::metrics::Metrics::new(),
+                metrics,
             }),
         }
     }

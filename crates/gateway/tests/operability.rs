@@ -1,11 +1,17 @@
 //! Operability: `GET /metrics` counts what the gateway did (requests by route and status, 402s,
-//! settlements by rail and outcome, credits granted, the expiry worker's lag); every answer has
-//! a request id; `/.well-known/x402` lists the paid resources with their x402 offers.
+//! settlements by rail and outcome, credits granted, the expiry worker's lag, provider calls by
+//! provider, operation and status); every answer has a request id; `/.well-known/x402` lists
+//! the paid resources with their x402 offers, and the 402 carries the x402 `bazaar` extension.
 
 mod common;
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
-use common::{Harness, call_with, harness, json};
+use common::{Harness, call_with, harness, harness_at, json};
+use compute_core::payment::Payment;
+use compute_gateway::state::AppState;
+use compute_testkit::fly_fake::{FakeConfig, spawn};
 
 const ALICE: &str = "0x00000000000000000000000000000000000a11ce";
 
@@ -45,6 +51,54 @@ async fn requests_402s_settlements_and_credits_are_counted() {
     assert_eq!(seen("gateway_credit_grants_total"), 1.0);
     assert_eq!(seen("gateway_credits_granted_micro_usd_total"), 104_000.0, "$0.104");
     assert!(seen(r#"gateway_requests_total{route="/metrics",method="GET",status="200"}"#) >= 1.0);
+}
+
+/// `h` with its state rebuilt as `server::state` builds it: on the metrics registry the
+/// composition point gave the providers.
+fn observed(h: Harness) -> Harness {
+    let (config, store) = (h.state.config().clone(), h.state.store().clone());
+    let mut composed = compute_gateway::compose::compose(&config, &store).unwrap();
+    composed.rails = vec![h.rail.clone() as Arc<dyn Payment>];
+    let books = compute_gateway::pricing::books(&config).unwrap();
+    let state = AppState::from_composed(config, store, composed, books);
+    Harness { app: compute_gateway::server::app_with_state(state.clone()), state, ..h }
+}
+
+#[tokio::test]
+async fn provider_calls_are_counted_by_provider_operation_and_status() {
+    let fake = spawn(FakeConfig::new("fly-test")).await.unwrap();
+    let h = observed(harness_at(&fake.url(), "").await);
+    let body =
+        r#"{"name":"m1","ttl_minutes":1,"config":{"image":"ubuntu:latest","init":{"cmd":["sleep","infinity"]}}}"#;
+    let cred = format!("Payment test:{ALICE}:provider-calls-1:0.104");
+    let created = call_with(&h.app, "POST", "/api/machines", &[("authorization", &cred)], body).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", String::from_utf8_lossy(&created.body));
+
+    let text = metrics(&h).await;
+    let seen = |series: &str| value(&text, series).unwrap_or_else(|| panic!("{series} missing from\n{text}"));
+    assert_eq!(seen(r#"gateway_provider_calls_total{provider="fly",operation="create_machine",status="200"}"#), 1.0);
+    assert_eq!(seen(r#"gateway_provider_call_duration_seconds_count{provider="fly",operation="create_machine"}"#), 1.0);
+    let fly_calls: Vec<&str> =
+        text.lines().filter(|l| l.starts_with(r#"gateway_provider_calls_total{provider="fly""#)).collect();
+    assert!(fly_calls.len() >= 2, "the tenant's app is fetched or created first: {fly_calls:?}");
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_reached_is_counted_as_an_error() {
+    let h = observed(harness().await);
+    let body = r#"{"name":"m","config":{"image":"ubuntu:latest","guest":{"cpu_kind":"shared","cpus":1,"memory_mb":256}},"ttl_minutes":1}"#;
+    let cred = format!("Payment test:{ALICE}:provider-calls-2:0.104");
+    assert!(
+        call_with(&h.app, "POST", "/api/machines", &[("authorization", &cred)], body).await.status.is_server_error()
+    );
+    let text = metrics(&h).await;
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with(r#"gateway_provider_calls_total{provider="fly""#) && l.contains(r#"status="error"} "#)
+        })
+        .collect();
+    assert!(!errors.is_empty(), "Fly at a closed port: no answer came\n{text}");
 }
 
 #[tokio::test]
@@ -147,4 +201,37 @@ async fn a_body_network_narrows_the_402_to_that_rail() {
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
     let detail = json(&unknown.body)["detail"].as_str().unwrap().to_owned();
     assert!(detail.contains("tempo") && detail.contains("base"), "{detail}");
+}
+
+/// The decoded `PAYMENT-REQUIRED` of `method path` with `body`, and the 402's JSON body.
+async fn challenge(app: &axum::Router, method: &str, path: &str, body: &str) -> (serde_json::Value, serde_json::Value) {
+    let a = call_with(app, method, path, &[], body).await;
+    assert_eq!(a.status, StatusCode::PAYMENT_REQUIRED, "{method} {path}: {}", String::from_utf8_lossy(&a.body));
+    let header = a.headers.get("payment-required").unwrap().to_str().unwrap();
+    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, header).unwrap();
+    (serde_json::from_slice(&decoded).unwrap(), json(&a.body))
+}
+
+#[tokio::test]
+async fn the_402_carries_the_routes_bazaar_discovery_declaration() {
+    let (app, _dir) = with_real_rails().await;
+    let (get, get_v1) = challenge(&app, "GET", "/api/machines", "").await;
+    let bazaar = &get["extensions"]["bazaar"];
+    assert_eq!(bazaar["info"]["input"]["method"], "GET", "{get}");
+    assert_eq!(bazaar["info"]["input"]["type"], "http");
+    assert_eq!(bazaar["schema"]["properties"]["input"]["properties"]["method"]["enum"], serde_json::json!(["GET"]));
+    assert!(bazaar.get("routeTemplate").is_none(), "a static route");
+    assert_eq!(get_v1["accepts"][0]["outputSchema"]["input"]["method"], "GET", "v1 carries it as outputSchema");
+
+    let body = r#"{"name":"my-server","region":"sjc","ttl_minutes":60,"config":{"image":"ubuntu:latest","init":{"cmd":["sleep","infinity"]},"guest":{"cpu_kind":"shared","cpus":1,"memory_mb":512}}}"#;
+    let (post, post_v1) = challenge(&app, "POST", "/api/machines", body).await;
+    let input = &post["extensions"]["bazaar"]["info"]["input"];
+    assert_eq!(input["method"], "POST", "{post}");
+    assert_eq!(input["bodyType"], "json");
+    assert_eq!(input["body"]["config"]["image"], "ubuntu:latest", "the route's documented example");
+    assert_eq!(post_v1["accepts"][0]["outputSchema"]["input"]["bodyFields"], input["body"]);
+    assert_eq!(post["accepts"].as_array().unwrap().len(), 1, "the offers are untouched");
+
+    let (by_id, _) = challenge(&app, "GET", "/api/machines/abc123", "").await;
+    assert_eq!(by_id["extensions"]["bazaar"]["routeTemplate"], "/api/machines/:id", "{by_id}");
 }

@@ -48,6 +48,22 @@ async fn no_credential_gets_one_402_with_every_offer_and_the_price() {
 }
 
 #[tokio::test]
+async fn memoised_402s_are_per_charge_and_keep_their_own_request_ids() {
+    let h = harness().await;
+    let challenge = |a: &Answer| a.headers.get(header::WWW_AUTHENTICATE).unwrap().to_str().unwrap().to_owned();
+    let first = call(&h.app, "GET", "/api/machines", None, None, "").await;
+    let exec = call(&h.app, "POST", "/api/machines/0123456789abcd/exec", None, None, r#"{"command":["ls"]}"#).await;
+    let again = call(&h.app, "GET", "/api/machines", None, None, "").await;
+    assert!(challenge(&first).contains("amount=\"0.001\""));
+    assert!(challenge(&exec).contains("amount=\"0.01\""), "another charge gets its own challenge");
+    assert!(challenge(&again).contains("amount=\"0.001\""));
+    let (p1, p2) = (json(&first.body), json(&again.body));
+    assert_eq!(p2["amount_usd"], "0.001");
+    assert_ne!(p1["request_id"], p2["request_id"], "each answer carries its own request id");
+    assert_eq!(p2["request_id"], again.headers.get("x-request-id").unwrap().to_str().unwrap());
+}
+
+#[tokio::test]
 async fn invalid_input_is_refused_before_any_challenge() {
     let h = harness().await;
     let a = call(&h.app, "POST", "/api/machines", None, None, r#"{"config":{"image":"x","files":[]}}"#).await;

@@ -28,6 +28,10 @@ pub use policy::{ExpiryConfig, LimitsConfig, SecretsConfig};
 /// Prefix of configuration environment variables.
 pub const ENV_PREFIX: &str = "COMPUTE_GATEWAY_";
 
+/// `COMPUTE_GATEWAY_*` variables that are command-line options (`--config`, `--log-format`,
+/// `--log-span-timings`), not configuration keys.
+const CLI_ONLY_VARIABLES: [&str; 3] = ["CONFIG", "LOG_FORMAT", "LOG_SPAN_TIMINGS"];
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -258,8 +262,8 @@ impl Config {
         let vars: Vec<(String, String)> = env.into_iter().collect();
         for (k, v) in &vars {
             if let Some(rest) = k.strip_prefix(ENV_PREFIX) {
-                if rest == "CONFIG" {
-                    continue; // The file path, read by the CLI.
+                if CLI_ONLY_VARIABLES.contains(&rest) {
+                    continue; // Read by the CLI (file path, log settings), not configuration.
                 }
                 let key = rest.to_ascii_lowercase().replace("__", ".");
                 fig = fig.merge((key, parse_env_value(v)));

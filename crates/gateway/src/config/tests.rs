@@ -50,6 +50,9 @@ fn environment_overrides_the_file() {
         &[
             ("COMPUTE_GATEWAY_SERVER__REQUEST_TIMEOUT_SECS", "7"),
             ("COMPUTE_GATEWAY_CONFIG", "/ignored.toml"),
+            // Command-line options, documented as variables too: not configuration keys.
+            ("COMPUTE_GATEWAY_LOG_FORMAT", "json"),
+            ("COMPUTE_GATEWAY_LOG_SPAN_TIMINGS", "true"),
             ("DATABASE_URL", "postgres://u:pw@localhost/db"),
             ("UNRELATED", "x"),
         ],

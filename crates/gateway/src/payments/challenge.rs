@@ -1,18 +1,22 @@
 //! One `402 Payment Required` offering every enabled rail:
 //! - one `WWW-Authenticate: Payment …` header per MPP offer;
-//! - the x402 v2 `PAYMENT-REQUIRED` header (base64 JSON `PaymentRequired`);
+//! - the x402 v2 `PAYMENT-REQUIRED` header (base64 JSON `PaymentRequired`), whose
+//!   `extensions` add the route's `bazaar` discovery declaration to the offers' own;
 //! - a JSON body that is both RFC 9457 problem details (for MPP) and the x402 v1
-//!   `{x402Version: 1, error, accepts}` object.
+//!   `{x402Version: 1, error, accepts}` object (each entry with the route's `outputSchema`).
 //!
 //! The body is `application/problem+json`; x402 v1 clients read it as JSON.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use compute_core::payment::{Charge, Offer};
 use serde_json::Value;
 
+use sha2::{Digest, Sha256};
+
 use super::Rails;
-use crate::problem::Problem;
+use super::issued::Issued;
+use crate::problem::{PROBLEM_JSON, Problem};
 
 /// MPP problem type base.
 pub const MPP_PROBLEMS: &str = "https://paymentauth.org/problems/";
@@ -35,6 +39,8 @@ fn requested_network(body: &[u8]) -> Option<String> {
 /// The status is the protocol's for `reason` ([`compute_pay_x402::challenge_status`]): 402,
 /// except 412 for `permit2_allowance_required` (an EVM Permit2 payer without approval or
 /// sponsoring permit), still with every challenge header.
+///
+/// Answers are built once per second and charge and then copied ([`super::issued`]).
 pub fn payment_required(
     rails: &Rails,
     charge: &Charge,
@@ -42,15 +48,59 @@ pub fn payment_required(
     detail: &str,
     fields: &[(&'static str, String)],
 ) -> Response {
+    let key = answer_key(charge, reason, detail, fields);
+    let second = chrono::Utc::now().timestamp();
+    if let Some(hit) = rails.issued().get(second, &key) {
+        return hit.response();
+    }
+    match build(rails, charge, reason, detail, fields) {
+        Ok(issued) => {
+            // Memoised only when built within one second: then it is what any build this
+            // second gives.
+            if chrono::Utc::now().timestamp() == second {
+                rails.issued().put(second, key, &issued);
+            }
+            issued.response()
+        }
+        Err(other) => other,
+    }
+}
+
+/// SHA-256 over everything a 402 depends on besides the time (length-prefixed fields).
+fn answer_key(charge: &Charge, reason: &str, detail: &str, fields: &[(&'static str, String)]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let amount = charge.amount.to_string();
+    let parts = [charge.route.as_str(), &charge.resource_url, &charge.description, &amount, reason, detail];
+    for part in parts.iter().map(|p| p.as_bytes()).chain([charge.body.as_slice()]) {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    for (k, v) in fields {
+        for part in [k.as_bytes(), v.as_bytes()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    h.finalize().into()
+}
+
+/// The 402 for `charge`, or another answer (400 unknown network, 503 no offer) as `Err`.
+fn build(
+    rails: &Rails,
+    charge: &Charge,
+    reason: &str,
+    detail: &str,
+    fields: &[(&'static str, String)],
+) -> Result<Issued, Response> {
     let wanted = requested_network(&charge.body);
     let chosen: Vec<_> = rails.all().iter().filter(|r| wanted.as_deref().is_none_or(|n| r.rail().rail == n)).collect();
     if let Some(n) = &wanted
         && chosen.is_empty()
     {
         let names: Vec<&str> = rails.all().iter().map(|r| r.rail().rail.as_str()).collect();
-        return Problem::new(StatusCode::BAD_REQUEST, "invalid-network", "Unknown payment network")
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid-network", "Unknown payment network")
             .with_detail(format!("network {n:?} is not enabled here; use one of: {}", names.join(", ")))
-            .into_response();
+            .into_response());
     }
     let mut offers = Vec::new();
     for rail in chosen {
@@ -60,9 +110,9 @@ pub fn payment_required(
         }
     }
     if offers.is_empty() {
-        return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "No payment rail available")
+        return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "No payment rail available")
             .with_detail("no payment rail could make an offer for this request")
-            .into_response();
+            .into_response());
     }
     let x402 = offers.iter().any(|o| matches!(o, Offer::X402 { .. }));
     let status =
@@ -78,11 +128,17 @@ pub fn payment_required(
     for (k, v) in fields {
         problem = problem.with(k, v.clone());
     }
-    if x402 && let Value::Object(v1) = compute_pay_x402::payment_required_v1_body(detail, &offers) {
+    let discovery = crate::routes::bazaar::for_route(&charge.route);
+    let output_schema = discovery.map(|d| &d.v1_output_schema);
+    if x402 && let Value::Object(v1) = compute_pay_x402::payment_required_v1_body(detail, &offers, output_schema) {
         problem.extensions.extend(v1);
     }
-    let mut resp = problem.into_response();
-    let headers = resp.headers_mut();
+    let body = serde_json::to_vec(&problem).map_err(|e| {
+        tracing::error!(error = %e, "cannot encode the 402 body");
+        Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+    })?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     for offer in &offers {
         if let Offer::Mpp { www_authenticate } = offer
@@ -95,9 +151,10 @@ pub fn payment_required(
         let mut required =
             compute_pay_x402::payment_required_v2_object(&charge.resource_url, &charge.description, &offers);
         required.error = Some(detail.to_owned());
-        if let Ok(v) = HeaderValue::from_str(&compute_pay_x402::encode_header(&required)) {
+        let bazaar = discovery.map(|d| &d.v2);
+        if let Ok(v) = HeaderValue::from_str(&compute_pay_x402::encode_payment_required(&required, bazaar.as_slice())) {
             headers.insert("payment-required", v);
         }
     }
-    resp
+    Ok(Issued { status: problem.status_code(), headers, body: body.into() })
 }

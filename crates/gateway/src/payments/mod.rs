@@ -12,6 +12,7 @@ pub mod credential;
 pub mod credits;
 pub mod delivery;
 pub mod flow;
+pub mod issued;
 pub mod reconcile;
 pub mod recovery;
 
@@ -24,6 +25,7 @@ use compute_core::payment::{Credential, Payment};
 #[derive(Clone, Default)]
 pub struct Rails {
     all: Vec<Arc<dyn Payment>>,
+    issued: Arc<issued::IssuedChallenges>,
 }
 
 impl fmt::Debug for Rails {
@@ -35,7 +37,12 @@ impl fmt::Debug for Rails {
 impl Rails {
     /// Rails from built verifiers.
     pub fn new(all: Vec<Arc<dyn Payment>>) -> Rails {
-        Rails { all }
+        Rails { all, issued: Arc::default() }
+    }
+
+    /// The 402 answers built this second ([`issued`]).
+    pub fn issued(&self) -> &issued::IssuedChallenges {
+        &self.issued
     }
 
     /// Every enabled rail.

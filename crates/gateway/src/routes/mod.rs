@@ -8,7 +8,9 @@
 //!   query, headers and body.
 //! - A route whose provider or capability is absent answers 503 **before** any 402, from the
 //!   router: no challenge is issued for what cannot be delivered.
+//! - Every paid route's x402 `bazaar` discovery declaration comes from its entry ([`bazaar`]).
 
+pub mod bazaar;
 mod call;
 pub mod docs;
 mod router;

@@ -12,12 +12,18 @@
 //! | `gateway_settlement_duration_seconds` | histogram | `rail` | seconds |
 //! | `gateway_credit_grants` / `gateway_credits_granted_micro_usd` | counter | — | grants / millionths of a USD |
 //! | `gateway_worker_lag_seconds` | gauge | `worker` | seconds between a resource falling due and the worker acting, the largest of the last pass |
+//! | `gateway_provider_calls` | counter | `provider`, `operation` (the adapter's name, spaces as `_`: `create_machine`, …), `status` (the final HTTP status, or `error` / `timeout` when no answer came) | provider API calls |
+//! | `gateway_provider_call_duration_seconds` | histogram | `provider`, `operation` | seconds from the first attempt to the final outcome, retries included |
 //!
-//! Counters carry the `_total` suffix on the wire.
+//! Counters carry the `_total` suffix on the wire. Provider calls reach the registry through
+//! [`Metrics::provider_observer`], the [`CallObserver`] the composition point gives every
+//! provider crate's configuration.
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use compute_core::http::{CallObserver, ProviderCall};
 use compute_core::money::Usd;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -45,6 +51,29 @@ pub struct Metrics {
     credit_grants: Counter,
     credits_micro_usd: Counter,
     worker_lag: Family<Labels, Gauge<f64, AtomicU64>>,
+    provider: ProviderCalls,
+}
+
+/// The provider-call families, shared with the observer the provider clients hold.
+#[derive(Clone)]
+struct ProviderCalls {
+    calls: Family<Labels, Counter>,
+    seconds: Histograms,
+}
+
+impl CallObserver for ProviderCalls {
+    fn observe(&self, call: &ProviderCall) {
+        // Adapters name operations in words ("create machine"); labels use `create_machine`.
+        let operation = call.operation.replace(' ', "_");
+        let labels = vec![
+            ("provider", call.provider.to_owned()),
+            ("operation", operation.clone()),
+            ("status", call.status.label().into_owned()),
+        ];
+        self.calls.get_or_create(&labels).inc();
+        let labels = vec![("provider", call.provider.to_owned()), ("operation", operation)];
+        self.seconds.get_or_create(&labels).observe(call.elapsed.as_secs_f64());
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -72,6 +101,10 @@ impl Metrics {
             credit_grants: Counter::default(),
             credits_micro_usd: Counter::default(),
             worker_lag: Family::default(),
+            provider: ProviderCalls {
+                calls: Family::default(),
+                seconds: Family::new_with_constructor(latency_histogram),
+            },
             registry: Registry::default(),
         };
         registry.register("requests", "HTTP requests by route, method and status", m.requests.clone());
@@ -94,7 +127,23 @@ impl Metrics {
             "Largest delay between a resource falling due and the worker acting, last pass",
             m.worker_lag.clone(),
         );
+        registry.register(
+            "provider_calls",
+            "Provider API calls by provider, operation and final status",
+            m.provider.calls.clone(),
+        );
+        registry.register(
+            "provider_call_duration_seconds",
+            "Provider API call latency across retries, by provider and operation",
+            m.provider.seconds.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// The observer that counts provider calls into this registry: give it to every provider
+    /// client (`FlyConfig::with_observer`, …).
+    pub fn provider_observer(&self) -> Arc<dyn CallObserver> {
+        Arc::new(self.provider.clone())
     }
 
     /// One answered request.
@@ -136,6 +185,8 @@ impl Metrics {
 
 #[cfg(test)]
 mod tests {
+    use compute_core::http::CallStatus;
+
     use super::*;
 
     #[test]
@@ -145,6 +196,11 @@ mod tests {
         m.settlement("base", "settled", Duration::from_millis(40));
         m.credit_granted(Usd::from_parts(11, 7)); // $0.0000011: 2 millionths, rounded up
         m.worker_lag("expiry", Duration::from_millis(1500));
+        let observer = m.provider_observer();
+        for status in [CallStatus::Answered(http::StatusCode::OK), CallStatus::Timeout] {
+            let elapsed = Duration::from_millis(30);
+            observer.observe(&ProviderCall { provider: "fly", operation: "create machine", status, elapsed });
+        }
         let text = m.render();
         for line in [
             r#"gateway_requests_total{route="/api/machines",method="GET",status="402"} 1"#,
@@ -154,6 +210,9 @@ mod tests {
             "gateway_credit_grants_total 1",
             "gateway_credits_granted_micro_usd_total 2",
             r#"gateway_worker_lag_seconds{worker="expiry"} 1.5"#,
+            r#"gateway_provider_calls_total{provider="fly",operation="create_machine",status="200"} 1"#,
+            r#"gateway_provider_calls_total{provider="fly",operation="create_machine",status="timeout"} 1"#,
+            r#"gateway_provider_call_duration_seconds_count{provider="fly",operation="create_machine"} 2"#,
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

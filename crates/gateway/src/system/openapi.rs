@@ -1,7 +1,8 @@
 //! `GET /openapi.json`: OpenAPI 3.1 of every route, generated from the route table, with
 //! `x-payment-info` on paid operations (MPP discovery draft: `offers[]` of
 //! `{intent, method, amount, currency, description}`, `amount` in base units or `null` when the
-//! price is dynamic) and a declared `402` response.
+//! price is dynamic) and a declared `402` response. An operation this gateway cannot serve
+//! carries `x-unavailable: true`. `cargo xtask e2e` runs schemathesis against it (e2e/schema.py).
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -55,10 +56,14 @@ fn operation(state: &AppState, spec: &RouteSpec) -> Value {
         description
             .push_str(" Identifies the caller's wallet (verified payer, MPP proof credential or wallet signature).");
     }
-    if let Some(reason) = unavailable_reason(state.providers(), spec) {
+    let unavailable = unavailable_reason(state.providers(), spec);
+    if let Some(reason) = &unavailable {
         description.push_str(&format!(" Unavailable on this gateway: {reason} (answers 503)."));
     }
     op.insert("description".into(), json!(description));
+    if unavailable.is_some() {
+        op.insert("x-unavailable".into(), json!(true));
+    }
     let params: Vec<Value> = spec
         .path_params()
         .into_iter()
@@ -69,21 +74,45 @@ fn operation(state: &AppState, spec: &RouteSpec) -> Value {
     }
     if let Some(example) = spec.example {
         let example: Value = serde_json::from_str(example).unwrap_or(Value::Null);
+        let required = !OPTIONAL_BODIES.contains(&spec.route().as_str());
         op.insert(
             "requestBody".into(),
-            json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}, "example": example}}}),
+            json!({"required": required, "content": {"application/json": {"schema": {"type": "object"}, "example": example}}}),
         );
     }
     let mut responses = Map::new();
-    responses.insert("200".into(), json!({"description": "Success", "content": {"application/json": {"schema": {}}}}));
+    let (status, media) = success(spec);
+    responses.insert(status.into(), json!({"description": "Success", "content": {media: {"schema": {}}}}));
     responses.insert("4XX".into(), json!({"$ref": "#/components/responses/Problem"}));
     responses.insert("503".into(), json!({"$ref": "#/components/responses/Problem"}));
-    if spec.price.is_paid() {
+    responses.insert("5XX".into(), json!({"$ref": "#/components/responses/ServerError"}));
+    if spec.price.is_paid() || spec.auth != Auth::None {
+        // A paid route's challenge, or the zero-amount proof a wallet route asks for.
         responses.insert("402".into(), json!({"$ref": "#/components/responses/PaymentRequired"}));
+    }
+    if spec.price.is_paid() {
+        responses.insert("202".into(), json!({"$ref": "#/components/responses/Pending"}));
         op.insert("x-payment-info".into(), payment_info(state, spec));
     }
     op.insert("responses".into(), Value::Object(responses));
     Value::Object(op)
+}
+
+/// Success answers other than `200 application/json`: (`METHOD /path`, status, media type).
+pub const SUCCESS_EXCEPTIONS: &[(&str, &str, &str)] = &[
+    ("GET /llms.txt", "200", "text/plain"),
+    ("GET /metrics", "200", "application/openmetrics-text"),
+    ("POST /compute/api-keys", "201", "application/json"),
+];
+
+/// Routes whose body may be left out: every member has a default (`days`, the IP `type`).
+pub const OPTIONAL_BODIES: &[&str] =
+    &["POST /api/volumes/{id}/renew", "POST /api/apps/{name}/ips", "POST /api/apps/{name}/ips/{id}/renew"];
+
+/// The status and media type of `spec`'s success answer.
+fn success(spec: &RouteSpec) -> (&'static str, &'static str) {
+    let route = spec.route();
+    SUCCESS_EXCEPTIONS.iter().find(|(r, ..)| *r == route).map_or(("200", "application/json"), |(_, s, m)| (*s, *m))
 }
 
 fn payment_info(state: &AppState, spec: &RouteSpec) -> Value {
@@ -142,9 +171,20 @@ fn components() -> Value {
                     "title": {"type": "string"},
                     "status": {"type": "integer"},
                     "detail": {"type": "string"},
+                    "request_id": {"type": "string", "description": "The request's `X-Request-Id`"},
                 },
-                "required": ["type", "title", "status"],
-            }
+                "required": ["type", "title", "status", "request_id"],
+            },
+            "PaymentRequired": {
+                "description": "Problem details of a 402 (or 412) challenge, with the x402 v1 members when an x402 rail is enabled",
+                "allOf": [{"$ref": "#/components/schemas/Problem"}],
+                "properties": {
+                    "amount_usd": {"type": "string", "description": "The price in USD, a decimal string"},
+                    "x402Version": {"const": 1},
+                    "error": {"type": "string"},
+                    "accepts": {"type": "array", "items": {"type": "object"}},
+                },
+            },
         },
         "responses": {
             "Problem": {
@@ -152,12 +192,29 @@ fn components() -> Value {
                 "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
             },
             "PaymentRequired": {
-                "description": "Payment required: `WWW-Authenticate: Payment` challenges (MPP), a `PAYMENT-REQUIRED` header (x402 v2) and an x402 v1 JSON body",
+                "description": "Payment required: `WWW-Authenticate: Payment` challenges (MPP), a `PAYMENT-REQUIRED` header (x402 v2) and a body that is both problem details and, when an x402 rail is enabled, the x402 v1 `{x402Version, error, accepts}` object",
                 "headers": {
                     "WWW-Authenticate": {"schema": {"type": "string"}, "description": "One MPP challenge per offer"},
                     "PAYMENT-REQUIRED": {"schema": {"type": "string"}, "description": "base64 x402 v2 PaymentRequired"},
                 },
-                "content": {"application/json": {"schema": {"type": "object"}}},
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/PaymentRequired"}}},
+            },
+            "Pending": {
+                "description": "The payment was broadcast but not confirmed yet; nothing was delivered",
+                "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {
+                        "status": {"const": "pending"},
+                        "reference": {"type": "string"},
+                        "rail": {"type": "string"},
+                        "detail": {"type": "string"},
+                    },
+                    "required": ["status", "reference", "rail"],
+                }}},
+            },
+            "ServerError": {
+                "description": "A server or provider error (502 provider, 504 upstream timeout, 500 internal), as problem details; a paid request that fails after settlement is credited",
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
             },
         },
     })

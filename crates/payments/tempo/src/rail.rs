@@ -11,6 +11,7 @@ use mpp::ChargeRequest;
 use mpp::server::{ChargeOptions, Mpp, TempoChargeMethod, TempoProvider};
 use mpp::{ErrorCode, PaymentCredential};
 use secrecy::ExposeSecret;
+use tracing::Instrument;
 
 use crate::config::TempoConfig;
 use crate::errors::{from_verification, internal, malformed};
@@ -30,6 +31,10 @@ const CHARGE_MARKER: &str = "mpp:charge:";
 
 /// Prefix of the marker that consumes a zero-amount proof.
 const PROOF_MARKER: &str = "mpp:proof:";
+
+/// Name of the `tracing` span around the rail's own chain RPC calls (`cargo xtask bench` takes
+/// their time out of the gateway's own time on a paid request).
+const CHAIN_RPC_SPAN: &str = "chain_rpc";
 
 /// MPP `tempo` charges, verified and broadcast through the `mpp` crate.
 pub struct TempoRail {
@@ -158,19 +163,22 @@ impl TempoRail {
     }
 
     async fn receipt_status(&self, tx_hash: &str) -> Result<Option<bool>> {
-        let body =
-            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [tx_hash]});
-        let resp: serde_json::Value = self
-            .http
-            .post(self.config.rpc_url.expose_secret())
-            .json(&body)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| Error::new(ErrorKind::Unavailable, "Tempo RPC unreachable").with_source(e.without_url()))?
-            .json()
-            .await
-            .map_err(|e| Error::new(ErrorKind::Unavailable, "bad Tempo RPC answer").with_source(e.without_url()))?;
+        let method = "eth_getTransactionReceipt";
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": [tx_hash]});
+        // The calls the `mpp` crate makes run in alloy's transport span; this one is ours.
+        let call = async {
+            self.http
+                .post(self.config.rpc_url.expose_secret())
+                .json(&body)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| Error::new(ErrorKind::Unavailable, "Tempo RPC unreachable").with_source(e.without_url()))?
+                .json::<serde_json::Value>()
+                .await
+                .map_err(|e| Error::new(ErrorKind::Unavailable, "bad Tempo RPC answer").with_source(e.without_url()))
+        };
+        let resp = call.instrument(tracing::info_span!(CHAIN_RPC_SPAN, method)).await?;
         Ok(resp["result"]["status"].as_str().map(|s| s == "0x1"))
     }
 }

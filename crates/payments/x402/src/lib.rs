@@ -6,12 +6,13 @@
 //!   as strings; chain crates parse and check it.
 //! - [`header`]: header names and the base64-of-JSON encoding of every x402 header.
 //! - [`challenge`]: assembles one 402 (v2 `PAYMENT-REQUIRED` header with the offers'
-//!   extensions, and v1 JSON body) from the [`compute_core::payment::Offer::X402`] offers of
-//!   many rails, and the challenge's HTTP status for a refusal reason.
+//!   extensions and any pre-encoded ones, and v1 JSON body) from the
+//!   [`compute_core::payment::Offer::X402`] offers of many rails, and the challenge's HTTP
+//!   status for a refusal reason.
 //! - [`network`]: CAIP-2 ids (v2) and their v1 names.
 //! - [`reason`]: the x402 error reason codes ([`Reason`]).
-//! - [`extension`]: the `payment-identifier` extension (an idempotency key) and the
-//!   `eip2612GasSponsoring` advertisement.
+//! - [`extension`]: the `payment-identifier` extension (an idempotency key), the
+//!   `eip2612GasSponsoring` advertisement and the `bazaar` discovery declaration.
 //! - [`signed_headers`]: x402Compute's `X-Auth-*` wallet authentication, chain-agnostic
 //!   (chain crates supply the signature check).
 //!
@@ -32,11 +33,12 @@ pub mod v2;
 mod settle;
 
 pub use challenge::{
-    PERMIT2_ALLOWANCE_REQUIRED_STATUS, challenge_status, payment_required_v1_body, payment_required_v2,
-    payment_required_v2_object,
+    EncodedExtension, PERMIT2_ALLOWANCE_REQUIRED_STATUS, challenge_status, encode_payment_required,
+    payment_required_v1_body, payment_required_v2, payment_required_v2_object,
 };
 pub use extension::{
-    EIP2612_GAS_SPONSORING, PAYMENT_IDENTIFIER, eip2612_gas_sponsoring_advertisement, payment_identifier,
+    BAZAAR, EIP2612_GAS_SPONSORING, HttpEndpoint, PAYMENT_IDENTIFIER, bazaar_declaration, bazaar_v1_output_schema,
+    eip2612_gas_sponsoring_advertisement, payment_identifier,
 };
 pub use extension::{payment_identifier_advertisement, validate_payment_identifier};
 pub use header::{

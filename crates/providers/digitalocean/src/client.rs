@@ -172,7 +172,7 @@ impl DoClient {
         })?;
         auth.set_sensitive(true);
         Ok(DoClient {
-            http: HttpClient::new(COMPONENT, config.retry.clone())?,
+            http: HttpClient::new(COMPONENT, config.retry.clone())?.with_optional_observer(config.observer.clone()),
             base,
             auth,
             window: Arc::new(Mutex::new(RateWindow::default())),
@@ -304,7 +304,7 @@ impl DoClient {
                 .with_component(COMPONENT)
                 .with_source(e.without_url())
         })?;
-        let response = self.http.execute(request, idempotency).await.map_err(|e| e.with_context(op))?;
+        let response = self.http.execute(op, request, idempotency).await.map_err(|e| e.with_context(op))?;
         let status = response.status();
         let headers = response.headers().clone();
         self.remember(&headers);

@@ -4,9 +4,10 @@
 //! with unknown keys refused.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use compute_core::http::{RetryPolicy, SecretString};
+use compute_core::http::{CallObserver, RetryPolicy, SecretString};
 use compute_core::{Error, ErrorKind, Result};
 use serde::Deserialize;
 
@@ -88,6 +89,10 @@ pub struct DoConfig {
     /// a power action (`power_on`, `shutdown`, `reboot`, …) is polled.
     #[serde(skip, default)]
     pub retry: RetryPolicy,
+    /// Told about every finished API call (operation, final status, time), e.g. to count
+    /// them; none by default. Not part of a configuration section nor of `Debug`.
+    #[serde(skip)]
+    pub observer: Option<Arc<dyn CallObserver>>,
 }
 
 fn default_base_url() -> String {
@@ -126,6 +131,7 @@ impl DoConfig {
             max_memory_mb: None,
             snapshot_timeout_secs: DEFAULT_SNAPSHOT_TIMEOUT_SECS,
             retry: RetryPolicy::default(),
+            observer: None,
         }
     }
 
@@ -157,6 +163,12 @@ impl DoConfig {
     /// Replaces how long a snapshot may take (rounded down to whole seconds).
     pub fn with_snapshot_timeout(mut self, timeout: Duration) -> Self {
         self.snapshot_timeout_secs = timeout.as_secs();
+        self
+    }
+
+    /// Reports every API call of the adapters built from this configuration to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
         self
     }
 

@@ -9,7 +9,8 @@
 //!   sensitive), never in `Debug`, logs or errors; errors never carry URLs.
 //! - Every request goes through [`compute_core::http::HttpClient::execute`] with an explicit
 //!   idempotency; a droplet create is sent once and, when its outcome is unknown, reconciled
-//!   by name and tag instead of retried.
+//!   by name and tag instead of retried; each call runs in a `provider_call` tracing span and
+//!   is reported to the configuration's observer, if any ([`DoConfig::with_observer`]).
 //! - A tenant sees only what carries its tag (droplets) or its name prefix (snapshots, SSH
 //!   keys): anything else is `NotFound`, exactly like an absent resource.
 

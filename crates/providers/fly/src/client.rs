@@ -140,8 +140,8 @@ impl FlyClient {
             ..config.retry.clone()
         };
         Ok(FlyClient {
-            http: HttpClient::new(COMPONENT, config.retry.clone())?,
-            long_http: HttpClient::new(COMPONENT, long_policy)?,
+            http: HttpClient::new(COMPONENT, config.retry.clone())?.with_optional_observer(config.observer.clone()),
+            long_http: HttpClient::new(COMPONENT, long_policy)?.with_optional_observer(config.observer.clone()),
             base,
             auth,
             org_slug: config.org_slug.clone(),
@@ -232,7 +232,7 @@ impl FlyClient {
                 .with_component(COMPONENT)
                 .with_source(e.without_url())
         })?;
-        let response = client.execute(request, idempotency).await?;
+        let response = client.execute(op, request, idempotency).await?;
         let status = response.status();
         let request_id = response.headers().get("fly-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = tokio::time::timeout(client.policy().attempt_timeout, response.bytes())

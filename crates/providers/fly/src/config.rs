@@ -3,8 +3,9 @@
 //! section of a gateway configuration: it deserializes with unknown keys refused.
 
 use std::fmt;
+use std::sync::Arc;
 
-use compute_core::http::{RetryPolicy, SecretString};
+use compute_core::http::{CallObserver, RetryPolicy, SecretString};
 use compute_core::{Error, ErrorKind, Result};
 use serde::Deserialize;
 
@@ -86,6 +87,10 @@ pub struct FlyConfig {
     /// Largest volume, **GB** (default [`DEFAULT_MAX_VOLUME_GB`]).
     #[serde(default = "default_max_volume_gb")]
     pub max_volume_gb: u32,
+    /// Told about every finished Machines API call (operation, final status, time), e.g. to
+    /// count them; none by default. Not part of a configuration section nor of `Debug`.
+    #[serde(skip)]
+    pub observer: Option<Arc<dyn CallObserver>>,
 }
 
 fn default_base_url() -> String {
@@ -125,6 +130,7 @@ impl FlyConfig {
             max_cpus: DEFAULT_MAX_CPUS,
             max_memory_mb: DEFAULT_MAX_MEMORY_MB,
             max_volume_gb: DEFAULT_MAX_VOLUME_GB,
+            observer: None,
         }
     }
 
@@ -137,6 +143,12 @@ impl FlyConfig {
     /// Replaces the retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Reports every API call of the adapters built from this configuration to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
         self
     }
 

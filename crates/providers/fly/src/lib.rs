@@ -35,6 +35,8 @@
 //!   sensitive), never in `Debug`, logs or errors.
 //! - Every request goes through [`compute_core::http::HttpClient::execute`]; a machine create
 //!   is sent once and, when its outcome is unknown, reconciled by name instead of retried.
+//!   Each call runs in a `provider_call` tracing span and is reported to the configuration's
+//!   observer, if any ([`FlyConfig::with_observer`]).
 //! - Requests carry only what the caller's spec holds.
 
 #![deny(missing_docs)]

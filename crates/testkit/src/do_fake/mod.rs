@@ -14,7 +14,8 @@
 //!
 //! Test hooks (same authentication, not rate limited):
 //! - `GET /__fake/state`: every droplet (with its `user_data`), action, snapshot, key, tag,
-//!   pending fault, the rate-limit window and the request log;
+//!   pending fault, the rate-limit window, the request log (`requests`, capped) and
+//!   `provider_requests`, the count of API requests (hooks excluded);
 //! - `POST /__fake/fail-next` `{path_contains, method?, status=500, count=1, body?, headers?,
 //!   apply=false, delay_ms=0}`: the next `count` matching requests fail (`apply` runs the real
 //!   handler first, which simulates a lost answer);
@@ -291,6 +292,9 @@ async fn gatekeeper(State(state): State<FakeState>, req: Request, next: Next) ->
             w.requests.remove(0);
         }
         w.requests.push(format!("{method} {target}"));
+        if !is_hook {
+            w.provider_requests += 1;
+        }
         let request_id = w.ids.request();
         let now = Utc::now().timestamp();
         if now >= w.rate.reset {

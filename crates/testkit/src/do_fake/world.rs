@@ -24,6 +24,8 @@ pub(crate) struct World {
     pub(crate) action_faults: Vec<ActionFault>,
     /// `METHOD /path?query` of every request, oldest first (capped).
     pub(crate) requests: Vec<String>,
+    /// How many provider API requests (not `/__fake/` hooks) arrived, never capped.
+    pub(crate) provider_requests: u64,
     pub(crate) rate: RateWindow,
 }
 
@@ -78,6 +80,7 @@ impl World {
             "action_faults": self.action_faults.iter().map(|f| json!({"type": f.kind, "count": f.count})).collect::<Vec<_>>(),
             "rate_limit": {"limit": RATE_LIMIT, "remaining": self.rate.remaining, "reset": self.rate.reset},
             "requests": self.requests,
+            "provider_requests": self.provider_requests,
         })
     }
 }

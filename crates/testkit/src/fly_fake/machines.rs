@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::{Instant, timeout_at};
 
-use super::world::{App, Ids, Machine, World, now_ms, now_rfc3339};
-use super::{ApiError, ApiResult, FakeState, ok_json, parse_body, query, shell};
+use super::world::{App, Ids, Machine, World, now_ms};
+use super::{ApiError, ApiResult, FakeState, ok_json, parse_body, query, scale, shell};
 
 type Pairs = Query<Vec<(String, String)>>;
 
@@ -37,7 +37,7 @@ struct MachineRequest {
 }
 
 /// Checks a config the way Fly does (image required, guest rules) and fills the default guest.
-fn check_config(config: Option<Value>) -> Result<Value, ApiError> {
+pub(crate) fn check_config(config: Option<Value>) -> Result<Value, ApiError> {
     let mut config = config.filter(Value::is_object).ok_or_else(|| ApiError::bad_request("config is required"))?;
     if config.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
         return Err(ApiError::bad_request("invalid config.image: an image is required").with_code("unknown"));
@@ -193,23 +193,7 @@ pub(crate) async fn create(State(s): State<FakeState>, Path(app): Path<String>, 
                 .with_code("name_taken"));
         }
         attach(a, &id, &volumes);
-        let now = now_rfc3339();
-        let mut m = Machine {
-            id: id.clone(),
-            app: a.name.clone(),
-            name,
-            state: "created".into(),
-            region,
-            instance_id: ids.ulid(),
-            private_ip: format!("fdaa:0:{:x}:a7b:7d:f066:b83b:{:x}", a.number, a.machines.len() + 2),
-            config,
-            created_at: now.clone(),
-            created_ms: now_ms(),
-            updated_at: now,
-            events: Vec::new(),
-            generation: 0,
-            pending: None,
-        };
+        let mut m = Machine::new(a, ids, id.clone(), name, region, config);
         let generation = if req.skip_launch {
             m.push_event(ids, "launch", "created", "user", json!({}));
             None
@@ -304,7 +288,8 @@ pub(crate) async fn action(
             ok_json(json!({"exit_code": out.exit_code, "exit_signal": 0, "stdout": out.stdout, "stderr": out.stderr}))
         });
     }
-    act(&s, &app, |a, ids| {
+    let at_ms = now_ms();
+    let answer = act(&s, &app, |a, ids| {
         let m = a.live_machine(&id).ok_or_else(no_machine)?;
         let state = m.state.clone();
         let ok = json!({"ok": true});
@@ -330,7 +315,11 @@ pub(crate) async fn action(
             "signal" | "cordon" | "uncordon" => Err(precondition("machine not started")),
             _ => Err(ApiError::not_found("route")),
         }
-    })
+    });
+    if action == "stop" && answer.is_ok() {
+        scale::record_stop(&s, &app, &id, at_ms);
+    }
+    answer
 }
 
 /// The machine, when it exists and is `started` (412 otherwise).

@@ -10,16 +10,24 @@
 //! `…/wait` long-polls for real.
 //!
 //! Test hooks (same authentication):
-//! - `GET /__fake/state`: every app, machine, volume, IP, pending fault and the request log;
+//! - `GET /__fake/state`: every app, machine, volume, IP, pending fault, the request log
+//!   (`requests`, capped) and `provider_requests`, the count of API requests (hooks excluded);
 //! - `POST /__fake/fail-next` `{path_contains, method?, status=503, count=1, body?, apply=false,
 //!   delay_ms=0}`: the next `count` matching requests fail (`apply` runs the real handler
 //!   first, which simulates a lost answer);
 //! - `POST /__fake/set-state` `{app, machine, state}`: forces a machine's state (records a
 //!   `flyd` event), e.g. to simulate a crash;
-//! - `POST /__fake/reset`: forgets everything.
+//! - `POST /__fake/reset`: forgets everything;
+//! - `POST /__fake/seed-machines` `{app, count, org_slug="fake", image="nginx"}`: creates the
+//!   app when missing and `count` (at most 100,000) started machines in it at once, for load
+//!   tests; answers `{app, ids}`;
+//! - `GET /__fake/stops[?since=N]`: the stop calls that reached a live machine, oldest first,
+//!   from the `N`th on: `{total, stops: [{app, machine, at_ms}]}` (`at_ms`: when the call
+//!   arrived, Unix milliseconds).
 
 mod machines;
 mod resources;
+mod scale;
 mod shell;
 mod world;
 
@@ -207,6 +215,8 @@ pub fn router(state: FakeState) -> Router {
         .route("/__fake/fail-next", post(hook_fail_next))
         .route("/__fake/set-state", post(machines::hook_set_state))
         .route("/__fake/reset", post(hook_reset))
+        .route("/__fake/seed-machines", post(scale::hook_seed_machines))
+        .route("/__fake/stops", get(scale::hook_stops))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn_with_state(state.clone(), gatekeeper))
         .with_state(state)
@@ -232,6 +242,9 @@ async fn gatekeeper(State(state): State<FakeState>, req: Request, next: Next) ->
             w.requests.remove(0);
         }
         w.requests.push(format!("{method} {target}"));
+        if !is_hook {
+            w.provider_requests += 1;
+        }
         let fault = if is_hook {
             None
         } else {
@@ -290,6 +303,8 @@ async fn hook_reset(State(state): State<FakeState>) -> Json<Value> {
         w.apps.clear();
         w.faults.clear();
         w.requests.clear();
+        w.provider_requests = 0;
+        w.stops.clear();
     });
     Json(json!({"ok": true}))
 }

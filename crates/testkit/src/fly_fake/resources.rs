@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::world::{App, Ip, Volume, World, now_ms, now_rfc3339};
+use super::world::{App, Ip, Volume, World, now_rfc3339};
 use super::{ApiError, ApiResult, FakeState, empty, ok_json, parse_body, query};
 
 fn no_app() -> ApiError {
@@ -51,17 +51,9 @@ pub(crate) async fn create_app(State(s): State<FakeState>, body: Bytes) -> ApiRe
                     .with_code("name_taken")),
             };
         }
-        let app = App {
-            name: name.clone(),
-            org_slug: req.org_slug.clone(),
-            network: req.network.clone().unwrap_or_else(|| "default".to_owned()),
-            idempotency_key: req.idempotency_key.clone(),
-            created_at_ms: now_ms(),
-            number: w.ids.app_number(),
-            machines: Vec::new(),
-            volumes: Vec::new(),
-            ips: Vec::new(),
-        };
+        let mut app = App::new(name.clone(), req.org_slug.clone(), w.ids.app_number());
+        app.network = req.network.clone().unwrap_or_else(|| "default".to_owned());
+        app.idempotency_key.clone_from(&req.idempotency_key);
         let at = app.created_at_ms;
         w.apps.insert(name.clone(), app);
         Ok(at)

@@ -17,6 +17,23 @@ pub(crate) struct World {
     pub(crate) faults: Vec<Fault>,
     /// `METHOD /path?query` of every request, oldest first (capped).
     pub(crate) requests: Vec<String>,
+    /// How many provider API requests (not `/__fake/` hooks) arrived, never capped.
+    pub(crate) provider_requests: u64,
+    /// Every stop call that reached a live machine, oldest first (capped at
+    /// [`MAX_RECORDED_STOPS`]).
+    pub(crate) stops: Vec<StopCall>,
+}
+
+/// Most stop calls kept in [`World::stops`]; later ones are not recorded.
+pub(crate) const MAX_RECORDED_STOPS: usize = 1_000_000;
+
+/// A `POST …/machines/{id}/stop` that reached a live machine (`GET /__fake/stops`).
+#[derive(Clone, Debug)]
+pub(crate) struct StopCall {
+    pub(crate) app: String,
+    pub(crate) machine: String,
+    /// When the call arrived, Unix milliseconds.
+    pub(crate) at_ms: i64,
 }
 
 /// Most requests kept in [`World::requests`].
@@ -39,7 +56,7 @@ impl World {
             })
             .collect();
         let faults: Vec<Value> = self.faults.iter().map(Fault::to_json).collect();
-        json!({ "apps": apps, "faults": faults, "requests": self.requests })
+        json!({ "apps": apps, "faults": faults, "requests": self.requests, "provider_requests": self.provider_requests })
     }
 }
 
@@ -188,6 +205,21 @@ pub(crate) struct App {
 }
 
 impl App {
+    /// An empty app on the organisation's shared network.
+    pub(crate) fn new(name: String, org_slug: String, number: u64) -> App {
+        App {
+            name,
+            org_slug,
+            network: "default".to_owned(),
+            idempotency_key: None,
+            created_at_ms: now_ms(),
+            number,
+            machines: Vec::new(),
+            volumes: Vec::new(),
+            ips: Vec::new(),
+        }
+    }
+
     /// `GET /v1/apps/{app}` shape.
     pub(crate) fn to_json(&self) -> Value {
         let machines = self.machines.iter().filter(|m| m.state != "destroyed").count();
@@ -265,6 +297,27 @@ pub(crate) const TRANSIENT: &[&str] =
     &["creating", "starting", "stopping", "restarting", "suspending", "destroying", "updating", "replacing"];
 
 impl Machine {
+    /// A new machine `id` of `app` in state `created`, with no events yet.
+    pub(crate) fn new(app: &App, ids: &mut Ids, id: String, name: String, region: String, config: Value) -> Machine {
+        let now = now_rfc3339();
+        Machine {
+            id,
+            app: app.name.clone(),
+            name,
+            state: "created".into(),
+            region,
+            instance_id: ids.ulid(),
+            private_ip: format!("fdaa:0:{:x}:a7b:7d:f066:b83b:{:x}", app.number, app.machines.len() + 2),
+            config,
+            created_at: now.clone(),
+            created_ms: now_ms(),
+            updated_at: now,
+            events: Vec::new(),
+            generation: 0,
+            pending: None,
+        }
+    }
+
     /// Appends an event, timestamps strictly increasing.
     pub(crate) fn push_event(&mut self, ids: &mut Ids, kind: &str, status: &str, source: &str, request: Value) {
         let last = self.events.last().map_or(0, |e| e.timestamp);

@@ -1,29 +1,19 @@
-//! `cargo xtask bench [--smoke]`: the gateway's speed and memory against peers measured in the
-//! same run (issue 11), written to `docs/BENCHMARKS.md` (between the `bench` markers) and
-//! `docs/bench.json`. `--smoke` runs every step with tiny counts on the debug build, checks that
-//! each figure was measured, and writes its report under the target folder instead: it runs in
-//! `cargo xtask ci` so the bench cannot rot; goals are enforced by nobody, only reported.
-//!
-//! Figures: 402 issuance (unpaid `GET /api/machines`, Tempo + Base offers) in requests/s against
-//! (a) the mppx 0.11 Node server issuing the same Tempo challenge, (b) a bare axum hello, (c) a
-//! bare axum answering the gateway's own 402 verbatim; the gateway's own 404; RSS idle and peak
-//! after 1,000 concurrent connections hammering the 402. The load generator is `oha` (pinned,
-//! from crates.io), on the same 2-core machine.
-
-// Requests per second and megabytes are measurements, not money: floats are right here.
-#![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
+//! Figures 1–2 of `cargo xtask bench`: 402 issuance (unpaid `GET /api/machines`, Tempo + Base
+//! offers) in requests/s against (a) the mppx 0.11 Node server issuing the same Tempo challenge,
+//! (b) a bare axum hello, (c) a bare axum answering the gateway's own 402 verbatim; the gateway's
+//! own 404; RSS idle and peak after 1,000 concurrent connections hammering the 402. The load
+//! generator is `oha` (pinned, from crates.io), on the same machine.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::procs::{Proc, free_port, target_dir, wait_http};
+use super::{Figure, RECIPIENT, SECRET, number_after, quote};
+use crate::procs::{Proc, free_port, wait_http};
 use crate::util::{cargo, root, run as sh};
 
 /// `oha` version installed by [`install_oha`].
 const OHA_VERSION: &str = "1.16.0";
-/// anvil dev account 9 (as in the e2e stack): the payTo of every offer.
-const RECIPIENT: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 
 /// How hard to push.
 struct Load {
@@ -35,42 +25,17 @@ struct Load {
 const FULL: Load = Load { seconds: 10, connections: 64, hammer_connections: 1000 };
 const SMOKE: Load = Load { seconds: 1, connections: 4, hammer_connections: 50 };
 
-/// One measured row.
-struct Figure {
-    name: String,
-    ours: String,
-    peer: String,
-    ratio: String,
-    goal: &'static str,
-    met: Option<bool>,
-}
-
-/// Runs the benchmark; `args` may hold `--smoke`.
-pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let smoke = args.iter().any(|a| a == "--smoke");
+/// Measures figures 1–2 with the binaries in `bin`, files in `work`; returns them with the
+/// sentence saying how they were measured.
+pub(super) fn figures(smoke: bool, bin: &Path, work: &Path) -> Result<(Vec<Figure>, String), String> {
     let load = if smoke { &SMOKE } else { &FULL };
     let oha = install_oha()?;
-    crate::tools::install_all()?;
-    let profile = if smoke { "debug" } else { "release" };
-    // The smoke run takes the binaries as `cargo test --workspace` builds them (nothing new to
-    // compile in CI); the full run builds them optimised.
-    if smoke {
-        sh(cargo().args(["test", "--workspace", "--locked", "--no-run"]))?;
-        sh(cargo().args(["build", "--locked", "-p", "compute-gateway", "--example", "bench-peer"]))?;
-    } else {
-        sh(cargo().args(["build", "--release", "--locked", "-p", "compute-gateway", "--bin", "compute-gateway"]))?;
-        sh(cargo().args(["build", "--release", "--locked", "-p", "compute-gateway", "--example", "bench-peer"]))?;
-    }
-    let bin = target_dir().join(profile);
-    let work = target_dir().join(if smoke { "bench-smoke" } else { "bench" });
-    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-
-    let (gateway, g) = start_gateway(&bin, &work)?;
+    let (gateway, g) = start_gateway(bin, work)?;
     std::thread::sleep(Duration::from_secs(1));
     let idle_kb = rss_kb(gateway.id(), "VmRSS")?;
-    let captured = capture_402(&format!("{g}/api/machines"), &work)?;
-    let (_hello, hello) = start_peer(&bin, &["hello"])?;
-    let (_replay, replay) = start_peer(&bin, &["replay", &captured.display().to_string()])?;
+    let captured = capture_402(&format!("{g}/api/machines"), work)?;
+    let (_hello, hello) = start_peer(bin, &["hello"])?;
+    let (_replay, replay) = start_peer(bin, &["replay", &captured.display().to_string()])?;
     let (_mppx, mppx) = start_mppx()?;
 
     let ours = rate(&oha, &format!("{g}/api/machines"), load, 402)?;
@@ -82,7 +47,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     rate(&oha, &format!("{g}/api/machines"), &hammer, 402)?;
     let peak_kb = rss_kb(gateway.id(), "VmHWM")?;
     gateway.terminate();
-
     let pct = |a: f64, b: f64| format!("{:.0} %", 100.0 * a / b);
     let figures = vec![
         Figure {
@@ -109,39 +73,31 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             goal: "≥ 50 %",
             met: Some(ours * 2.0 >= replay_rate),
         },
-        Figure {
-            name: "the gateway's own 404 (req/s)".into(),
-            ours: format!("{not_found:.0}"),
-            peer: "—".into(),
-            ratio: "—".into(),
-            goal: "—",
-            met: None,
-        },
-        Figure {
-            name: "RSS idle (MB)".into(),
-            ours: format!("{:.1}", idle_kb as f64 / 1024.0),
-            peer: "—".into(),
-            ratio: "—".into(),
-            goal: "≤ 40 MB",
-            met: Some(idle_kb <= 40 * 1024),
-        },
-        Figure {
-            name: format!("RSS peak after {} concurrent connections on the 402 (MB)", load.hammer_connections),
-            ours: format!("{:.1}", peak_kb as f64 / 1024.0),
-            peer: "—".into(),
-            ratio: "—".into(),
-            goal: "≤ 150 MB",
-            met: Some(peak_kb <= 150 * 1024),
-        },
+        Figure::alone("the gateway's own 404 (req/s)", format!("{not_found:.0}"), "—", None),
+        Figure::alone(
+            "RSS idle (MB)",
+            format!("{:.1}", idle_kb as f64 / 1024.0),
+            "≤ 40 MB",
+            Some(idle_kb <= 40 * 1024),
+        ),
+        Figure::alone(
+            format!("RSS peak after {} concurrent connections on the 402 (MB)", load.hammer_connections),
+            format!("{:.1}", peak_kb as f64 / 1024.0),
+            "≤ 150 MB",
+            Some(peak_kb <= 150 * 1024),
+        ),
     ];
-    let table = render(&figures, load, smoke);
-    eprint!("{table}");
-    if smoke {
-        std::fs::write(work.join("BENCHMARKS.md"), &table).map_err(|e| e.to_string())?;
-        return Ok(());
-    }
-    write_between_markers(&root().join("docs/BENCHMARKS.md"), &table)?;
-    std::fs::write(root().join("docs/bench.json"), json(&figures)).map_err(|e| e.to_string())
+    let version =
+        Command::new(&oha).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let note = format!(
+        "Figures 1–2: the load generator ({}) on the same machine, {} s per figure, {} connections ({} for \
+         the memory peak).",
+        version.unwrap_or_else(|_| "oha".into()),
+        load.seconds,
+        load.connections,
+        load.hammer_connections,
+    );
+    Ok((figures, note))
 }
 
 /// Installs the pinned `oha` into cargo's bin folder when missing; returns its name.
@@ -164,7 +120,7 @@ fn start_gateway(bin: &Path, work: &Path) -> Result<(Proc, String), String> {
     let toml = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{data}\"\n\n\
          [payments.tempo]\nrpc_url = \"http://127.0.0.1:9\"\nchain_id = 4217\nrecipient = \"{RECIPIENT}\"\n\
-         realm = \"bench.local\"\nsecret_key = \"bench-only-secret-0123456789abcdef0123456789\"\n\n\
+         realm = \"bench.local\"\nsecret_key = \"{SECRET}\"\n\n\
          [[payments.evm]]\nchain_id = 84532\nrpc_url = \"http://127.0.0.1:9\"\npay_to = \"{RECIPIENT}\"\n\
          signer_key = \"0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97\"\n\n\
          [providers.fly]\ntoken = \"bench\"\norg_slug = \"bench\"\nbase_url = \"http://127.0.0.1:9\"\n",
@@ -195,7 +151,7 @@ fn start_mppx() -> Result<(Proc, String), String> {
             .arg("bench-mppx.mjs")
             .current_dir(root().join("e2e"))
             .env("RECIPIENT", RECIPIENT)
-            .env("SECRET_KEY", "bench-only-secret-0123456789abcdef0123456789"),
+            .env("SECRET_KEY", SECRET),
     )?;
     let url = line.rsplit(' ').next().unwrap_or_default().to_owned();
     Ok((proc, url))
@@ -221,22 +177,6 @@ fn capture_402(url: &str, work: &Path) -> Result<PathBuf, String> {
     let json = format!("{{\"status\":402,\"headers\":[{}],\"body\":{}}}", headers.join(","), quote(body));
     std::fs::write(&file, json).map_err(|e| e.to_string())?;
     Ok(file)
-}
-
-/// A JSON string literal.
-fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Requests per second `oha` reaches on `url`; fails unless every answer has `status`.
@@ -277,12 +217,6 @@ fn section<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     Some(&rest[..=end])
 }
 
-fn number_after(text: &str, key: &str) -> Option<f64> {
-    let rest = text[text.find(key)? + key.len()..].trim_start();
-    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+'))?;
-    rest[..end].parse().ok()
-}
-
 /// `field` (kB) of `/proc/<pid>/status`.
 fn rss_kb(pid: u32, field: &str) -> Result<u64, String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
@@ -290,65 +224,4 @@ fn rss_kb(pid: u32, field: &str) -> Result<u64, String> {
         .lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix(" kB")?.parse().ok())
         .ok_or_else(|| format!("no {field} for process {pid}"))
-}
-
-fn render(figures: &[Figure], load: &Load, smoke: bool) -> String {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let oha =
-        Command::new("oha").arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    let mut out = format!(
-        "Generated by `cargo xtask bench`{} on {cores} cores, the load generator ({}) on the same machine: \
-         {} s per figure, {} connections ({} for the memory peak), the {} build.\n\n\
-         | figure | ours | peer | ratio | goal | met |\n|---|---:|---:|---:|---|---|\n",
-        if smoke { " --smoke (tiny counts: not a measurement)" } else { "" },
-        oha.unwrap_or_else(|_| "oha".into()),
-        load.seconds,
-        load.connections,
-        load.hammer_connections,
-        if smoke { "debug" } else { "release" },
-    );
-    for f in figures {
-        let met = match f.met {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "—",
-        };
-        out.push_str(&format!("| {} | {} | {} | {} | {} | {met} |\n", f.name, f.ours, f.peer, f.ratio, f.goal));
-    }
-    out.push_str(
-        "\nNot measured by this version: paid-request overhead (p50/p99 from tracing spans), x402 \
-         EIP-3009 verifications per core, expiry lag at 100k due resources, replay store under replicas.\n",
-    );
-    out
-}
-
-fn json(figures: &[Figure]) -> String {
-    let rows: Vec<String> = figures
-        .iter()
-        .map(|f| {
-            format!(
-                "{{\"figure\":{},\"ours\":{},\"peer\":{},\"ratio\":{},\"goal\":{},\"met\":{}}}",
-                quote(&f.name),
-                quote(&f.ours),
-                quote(&f.peer),
-                quote(&f.ratio),
-                quote(f.goal),
-                f.met.map_or("null".to_owned(), |m| m.to_string())
-            )
-        })
-        .collect();
-    format!("[\n  {}\n]\n", rows.join(",\n  "))
-}
-
-/// Replaces the text between `<!-- bench:start -->` and `<!-- bench:end -->` in `file` (adding
-/// the section when missing).
-fn write_between_markers(file: &Path, table: &str) -> Result<(), String> {
-    const START: &str = "<!-- bench:start -->\n";
-    const END: &str = "<!-- bench:end -->";
-    let text = std::fs::read_to_string(file).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let updated = match (text.find(START), text.find(END)) {
-        (Some(s), Some(e)) if s < e => format!("{}{START}{table}{}", &text[..s], &text[e..]),
-        _ => format!("{}\n## Speed and memory\n\n{START}{table}{END}\n", text.trim_end()),
-    };
-    std::fs::write(file, updated).map_err(|e| e.to_string())
 }
