@@ -30,8 +30,11 @@ pub fn routes() -> Vec<RouteSpec> {
         s("/llms.txt", "This API for agents, with live prices").handler(handler!(llms::llms_txt)),
         s("/openapi.json", "OpenAPI 3.1 with x-payment-info on paid operations")
             .handler(handler!(openapi::openapi_json)),
-        s("/metrics", "Prometheus metrics: requests, 402s, payments, settlement latency, credits, worker lag")
-            .handler(handler!(metrics_text)),
+        s(
+            "/metrics",
+            "Prometheus metrics: requests, 402s, payments, settlement latency, credits, provider calls, worker lag",
+        )
+        .handler(handler!(metrics_text)),
         s("/.well-known/x402", "x402 discovery: every paid resource with its price and x402 offers")
             .handler(handler!(well_known::x402_json)),
     ]
