@@ -71,15 +71,10 @@ fn answer_key(charge: &Charge, reason: &str, detail: &str, fields: &[(&'static s
     let mut h = Sha256::new();
     let amount = charge.amount.to_string();
     let parts = [charge.route.as_str(), &charge.resource_url, &charge.description, &amount, reason, detail];
-    for part in parts.iter().map(|p| p.as_bytes()).chain([charge.body.as_slice()]) {
+    let named = fields.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()]);
+    for part in parts.iter().map(|p| p.as_bytes()).chain([charge.body.as_slice()]).chain(named) {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
-    }
-    for (k, v) in fields {
-        for part in [k.as_bytes(), v.as_bytes()] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part);
-        }
     }
     h.finalize().into()
 }
