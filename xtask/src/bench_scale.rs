@@ -46,11 +46,21 @@ const SMOKE: Scale = Scale { verifications: 200, concurrency: 8, machines: 200, 
 
 /// Figures 4 and 5 with the binaries of `bin` (the target profile folder), scratch files under
 /// `work`. The full run builds the examples and the Fly fake optimised; the smoke run takes them
-/// as `cargo test --workspace` built them, building only what is missing.
-pub(crate) fn figures(smoke: bool, bin: &Path, work: &Path) -> Result<Vec<Figure>, String> {
+/// as `cargo test --workspace` built them, building only what is missing. `verify` and `expire`
+/// say which of the two figures to measure.
+pub(crate) fn figures(smoke: bool, bin: &Path, work: &Path, verify: bool, expire: bool) -> Result<Vec<Figure>, String> {
     let scale = if smoke { &SMOKE } else { &FULL };
+    if !(verify || expire) {
+        return Ok(Vec::new());
+    }
     build(smoke, bin)?;
-    let mut out = vec![verification(scale, bin)?];
+    let mut out = Vec::new();
+    if verify {
+        out.push(verification(scale, bin)?);
+    }
+    if !expire {
+        return Ok(out);
+    }
     let sqlite = work.join("expiry-sqlite").join("gateway.db");
     out.push(expiry(scale, bin, work, "one gateway on SQLite", &format!("sqlite://{}?mode=rwc", sqlite.display()), 1)?);
     crate::ci::ensure_postgres()?;

@@ -33,7 +33,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run_cmd(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|e2e|tools|demo|bench [--smoke]|fuzz [--seconds N] [--target NAME]>");
+            eprintln!(
+                "usage: cargo xtask <ci|e2e|tools|demo|bench [--smoke] [--only issuance,paid,verify,expiry]|fuzz [--seconds N] [--target NAME]>"
+            );
             return ExitCode::from(2);
         }
     };

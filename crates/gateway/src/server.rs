@@ -32,9 +32,6 @@ pub const EXPOSED_HEADERS: [&str; 6] = [
     crate::system::request_id::REQUEST_ID_HEADER,
 ];
 
-/// How often the expiry worker runs: a machine runs at most this long past its paid time.
-const EXPIRY_EVERY: Duration = Duration::from_secs(10);
-
 /// How often unknown settlements are reconciled.
 const RECONCILE_EVERY: Duration = Duration::from_secs(15);
 
@@ -226,21 +223,21 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let backend = store.backend();
     let state = state(config, store).map_err(ServeError::Config)?;
     use crate::services::periodic::spawn;
-    let workers = [
-        spawn("reconcile", state.clone(), RECONCILE_EVERY, |s| async move {
-            crate::payments::reconcile::run_once(&s).await
-        }),
-        spawn(
-            "recovery",
-            state.clone(),
-            RECOVERY_EVERY,
-            |s| async move { crate::payments::recovery::run_once(&s).await },
-        ),
-        spawn("expiry", state.clone(), EXPIRY_EVERY, |s| async move { crate::services::expiry::run_once(&s).await }),
-        spawn("maintenance", state.clone(), MAINTENANCE_EVERY, |s| async move {
-            crate::services::maintenance::run_once(&s).await
-        }),
-    ];
+    let workers =
+        [
+            spawn("reconcile", state.clone(), RECONCILE_EVERY, |s| async move {
+                crate::payments::reconcile::run_once(&s).await
+            }),
+            spawn("recovery", state.clone(), RECOVERY_EVERY, |s| async move {
+                crate::payments::recovery::run_once(&s).await
+            }),
+            spawn("expiry", state.clone(), state.config().expiry.interval(), |s| async move {
+                crate::services::expiry::run_once(&s).await
+            }),
+            spawn("maintenance", state.clone(), MAINTENANCE_EVERY, |s| async move {
+                crate::services::maintenance::run_once(&s).await
+            }),
+        ];
     let app = app_with_state(state);
     let listener = tokio::net::TcpListener::bind(listen)
         .await

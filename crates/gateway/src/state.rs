@@ -33,6 +33,7 @@ struct Inner {
     credits: Arc<dyn Payment>,
     routes: Vec<Arc<RouteSpec>>,
     catalogs: CatalogCache,
+    expiry_retries: crate::services::expiry::retries::Retries,
     instance_id: String,
     tenancy_secret: tokio::sync::OnceCell<SecretString>,
     data_key: tokio::sync::OnceCell<SecretString>,
@@ -78,6 +79,7 @@ impl AppState {
                 credits,
                 routes,
                 catalogs: CatalogCache::default(),
+                expiry_retries: Default::default(),
                 instance_id: uuid::Uuid::new_v4().to_string(),
                 tenancy_secret: tokio::sync::OnceCell::new(),
                 data_key: tokio::sync::OnceCell::new(),
@@ -184,5 +186,10 @@ impl AppState {
     /// Provider catalogs, cached.
     pub fn catalogs(&self) -> &CatalogCache {
         &self.inner.catalogs
+    }
+
+    /// Due resources the expiry worker failed to act on, waiting to be retried (this process).
+    pub fn expiry_retries(&self) -> &crate::services::expiry::retries::Retries {
+        &self.inner.expiry_retries
     }
 }

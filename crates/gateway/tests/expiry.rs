@@ -1,6 +1,7 @@
 //! The expiry worker against the stateful Fly fake: paid time runs out whatever the machine's
-//! state, one bad row never stops a pass, a backlog drains in one pass, and expired machines
-//! are destroyed after the grace period.
+//! state, one bad row never stops a pass, a backlog drains in one pass, expired machines are
+//! destroyed after the grace period, a stop that raced a renewal is undone, and a row the
+//! provider refused waits before its retry.
 
 mod common;
 
@@ -131,4 +132,71 @@ async fn an_expired_machine_is_destroyed_after_the_grace_period() {
         "{:?}",
         state_at_fake(&fake, &id)
     );
+}
+
+/// Stop calls the fake received for Fly machine `id`.
+fn stops_at_fake(fake: &RunningFake, id: &str) -> usize {
+    let dump = fake.state().dump();
+    let requests = dump["requests"].as_array().unwrap();
+    requests
+        .iter()
+        .filter(|r| r.as_str().is_some_and(|r| r.starts_with("POST ") && r.contains(&format!("{id}/stop"))))
+        .count()
+}
+
+/// Injects a fault at the fake (`POST /__fake/fail-next`).
+async fn fault(fake: &RunningFake, fault: serde_json::Value) {
+    let hooked = reqwest::Client::new()
+        .post(format!("{}/__fake/fail-next", fake.url()))
+        .bearer_auth("fly-test")
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert!(hooked.status().is_success());
+}
+
+#[tokio::test]
+async fn a_machine_renewed_while_it_was_being_stopped_is_started_again() {
+    let (h, fake) = gateway_on_fake().await;
+    let id = buy(&h, "r-1", "renewed").await;
+    set_paid_until(&h, &id, Utc::now() - Duration::seconds(5)).await;
+    // The stop takes 400 ms (and is done); meanwhile the owner pays for more time.
+    fault(
+        &fake,
+        serde_json::json!({"path_contains": format!("{id}/stop"), "status": 200, "body": {"ok": true},
+                                     "apply": true, "delay_ms": 400}),
+    )
+    .await;
+    let owner: WalletAddress = ALICE.parse().unwrap();
+    let row = h.state.store().resource_by_provider_id(ProviderId::Fly, &id, &owner).await.unwrap();
+    let renew = async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let renewal = ResourceUpdate::state(ResourceState::Running).paid_until(Utc::now() + Duration::minutes(10));
+        h.state.store().update_resource(&row.id, renewal).await.unwrap();
+    };
+    let (handled, ()) = tokio::join!(expiry::run_once(&h.state), renew);
+    assert_eq!(handled.unwrap(), 1);
+    assert_eq!(stops_at_fake(&fake, &id), 1, "the stop was made");
+    assert_eq!(state_at_fake(&fake, &id).as_deref(), Some("started"), "and undone for the renewed machine");
+}
+
+#[tokio::test]
+async fn a_row_the_provider_refuses_is_given_back_and_waits_before_it_is_tried_again() {
+    let (h, fake) = gateway_on_fake().await;
+    let id = buy(&h, "w-1", "refused").await;
+    set_paid_until(&h, &id, Utc::now() - Duration::seconds(5)).await;
+    fault(&fake, serde_json::json!({"path_contains": format!("{id}/stop"), "status": 400, "count": 1})).await;
+
+    assert_eq!(expiry::run_once(&h.state).await.unwrap(), 0, "the refused stop is not counted");
+    assert_eq!(stops_at_fake(&fake, &id), 1);
+    let owner: WalletAddress = ALICE.parse().unwrap();
+    let row = h.state.store().resource_by_provider_id(ProviderId::Fly, &id, &owner).await.unwrap();
+    assert_eq!(row.state, ResourceState::Running, "the claim is given back");
+    assert!(h.state.expiry_retries().is_waiting(&row.id, std::time::Instant::now()));
+
+    // The fault is spent, but the row waits: the next pass does not call the provider again.
+    assert_eq!(expiry::run_once(&h.state).await.unwrap(), 0);
+    assert_eq!(stops_at_fake(&fake, &id), 1);
+    assert_eq!(state_at_fake(&fake, &id).as_deref(), Some("started"));
 }

@@ -26,10 +26,11 @@ use sea_orm_migration::MigratorTrait;
 
 pub use repo::api_keys::{ApiKey, KEY_PREFIX, NewApiKey};
 pub use repo::credits::{LedgerEntry, NewCredit};
+pub use repo::due::{Claim, DueCursor, DueQuery};
 pub use repo::idempotency::{IdempotencyStart, StoredResponse};
 pub use repo::kinds::{ResourceKind, ResourceState};
 pub use repo::payments::{NewPayment, PaymentRecord, PaymentStatus};
-pub use repo::resources::{DueCursor, DueQuery, NewResource, ResourceRecord, ResourceUpdate};
+pub use repo::resources::{NewResource, ResourceRecord, ResourceUpdate};
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use compute_core::payment::{RailInfo, Verified};
 use compute_core::provider::ProviderId;
 use compute_core::{ErrorKind, TokenAmount, Usd, WalletAddress};
 use compute_store::{
-    DueCursor, DueQuery, IdempotencyStart, NewCredit, NewPayment, NewResource, PaymentStatus, ResourceKind,
+    Claim, DueCursor, DueQuery, IdempotencyStart, NewCredit, NewPayment, NewResource, PaymentStatus, ResourceKind,
     ResourceState, ResourceUpdate, Store, StoredResponse,
 };
 
@@ -346,11 +346,82 @@ async fn resource_transitions_are_compare_and_set_on_paid_time(db: &TestDb) {
     );
 }
 
+async fn due_rows_are_claimed_once_across_processes_earliest_first(db: &TestDb) {
+    let s = &db.store;
+    let t0 = Utc::now() - Duration::minutes(30);
+    let mut due_ids = Vec::new();
+    for n in 0..40 {
+        let mut m = machine(wallet(3), &format!("due-{n}"));
+        m.state = ResourceState::Running;
+        m.paid_until = Some(t0 + Duration::seconds(n));
+        due_ids.push(s.insert_resource(m).await.unwrap().id);
+    }
+    let mut renewed = machine(wallet(3), "renewed");
+    renewed.state = ResourceState::Running;
+    let renewed = s.insert_resource(renewed).await.unwrap();
+    let mut suspended = machine(wallet(3), "suspended");
+    suspended.state = ResourceState::Suspended;
+    suspended.paid_until = Some(t0);
+    let suspended = s.insert_resource(suspended).await.unwrap();
+
+    let due = DueQuery {
+        kinds: &[ResourceKind::Machine],
+        states: &[ResourceState::Running],
+        at: Utc::now(),
+        providers: &[ProviderId::Fly],
+    };
+    // Earliest first, skipping the rows named, after the cursor; returned as they were.
+    let skip = vec![due_ids[0].clone()];
+    let first = Claim { due, to: ResourceState::Stopped, after: None, skip: &skip, limit: 3 };
+    let got = s.claim_due(&first).await.unwrap();
+    assert_eq!(got.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), due_ids[1..4].to_vec());
+    assert!(got.iter().all(|r| r.state == ResourceState::Running), "rows are returned in their claimed-from state");
+    assert_eq!(s.resource(&due_ids[2]).await.unwrap().state, ResourceState::Stopped);
+    let cursor = DueCursor::after(&got[2]).unwrap();
+    let next = s.claim_due(&Claim { after: Some(&cursor), limit: 1, ..first }).await.unwrap();
+    assert_eq!(next[0].id, due_ids[4]);
+
+    // Four claimers on two connection pools (two processes) share the rest without overlap.
+    let other = Store::connect(&db.url).await.unwrap();
+    let stores = [Arc::new(s.clone()), Arc::new(other)];
+    let tasks = (0..4).map(|i| {
+        let store = stores[i % 2].clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claim = Claim { due, to: ResourceState::Stopped, after: None, skip: &[], limit: 2 };
+                let batch = store.claim_due(&claim).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|r| r.id));
+            }
+        })
+    });
+    let mut claimed: Vec<String> =
+        futures::future::join_all(tasks).await.into_iter().flat_map(Result::unwrap).collect();
+    claimed.sort();
+    let mut rest = [&due_ids[..1], &due_ids[5..]].concat();
+    rest.sort();
+    assert_eq!(claimed, rest, "every due row is claimed exactly once");
+    assert_eq!(s.resource(&renewed.id).await.unwrap().state, ResourceState::Running, "not due: not claimed");
+    assert_eq!(s.resource(&suspended.id).await.unwrap().state, ResourceState::Suspended, "another state");
+
+    // Rows of several states at once come back in their own state.
+    let both = DueQuery { states: &[ResourceState::Running, ResourceState::Suspended], ..due };
+    let last = s.claim_due(&Claim { due: both, ..first }).await.unwrap();
+    assert_eq!(
+        last.iter().map(|r| (r.id.clone(), r.state)).collect::<Vec<_>>(),
+        [(suspended.id, ResourceState::Suspended)]
+    );
+}
+
 on_both_backends!(
     migrations_are_idempotent,
     a_stored_answer_is_found_by_the_credential_that_paid_it,
     api_keys_expire_and_server_secrets_are_shared,
     resource_transitions_are_compare_and_set_on_paid_time,
+    due_rows_are_claimed_once_across_processes_earliest_first,
     a_transaction_reference_is_recorded_once,
     leases_are_held_once_until_released_or_expired,
     resources_are_scoped_to_their_owner,

@@ -49,32 +49,60 @@ impl Figure {
     }
 }
 
-/// Runs the benchmark; `args` may hold `--smoke`.
+/// The groups of figures `--only` can name, in run order.
+const GROUPS: [&str; 4] = ["issuance", "paid", "verify", "expiry"];
+
+/// Runs the benchmark; `args` may hold `--smoke` and `--only GROUP[,GROUP…]` (of [`GROUPS`]:
+/// for iterating on some figures; such a run writes its report under the target folder, never
+/// into `docs/`).
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let smoke = args.iter().any(|a| a == "--smoke");
+    let only: Option<Vec<&str>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .map(|i| args.get(i + 1).map_or("", String::as_str).split(',').collect());
+    if let Some(groups) = &only
+        && let Some(bad) = groups.iter().find(|g| !GROUPS.contains(g))
+    {
+        return Err(format!("bench --only: unknown group {bad:?}; the groups are {}", GROUPS.join(", ")));
+    }
+    let wants = |group: &str| only.as_ref().is_none_or(|g| g.contains(&group));
     crate::tools::install_all()?;
     let profile = if smoke { "debug" } else { "release" };
     // The smoke run takes the binaries as `cargo test --workspace` builds them (nothing new to
     // compile in CI); the full run builds them optimised. The provider fakes of the e2e stack
     // are always the debug builds.
     sh(cargo().args(["test", "--workspace", "--locked", "--no-run"]))?;
+    let peer = wants("issuance"); // the bench-peer example serves figure 1's peers
     if smoke {
-        sh(cargo().args(["build", "--locked", "-p", "compute-gateway", "--example", "bench-peer"]))?;
+        if peer {
+            sh(cargo().args(["build", "--locked", "-p", "compute-gateway", "--example", "bench-peer"]))?;
+        }
     } else {
         sh(cargo().args(["build", "--release", "--locked", "-p", "compute-gateway", "--bin", "compute-gateway"]))?;
-        sh(cargo().args(["build", "--release", "--locked", "-p", "compute-gateway", "--example", "bench-peer"]))?;
+        if peer {
+            sh(cargo().args(["build", "--release", "--locked", "-p", "compute-gateway", "--example", "bench-peer"]))?;
+        }
     }
     let bin = target_dir().join(profile);
     let work = target_dir().join(if smoke { "bench-smoke" } else { "bench" });
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
 
-    let (mut figures, issuance_note) = issuance::figures(smoke, &bin, &work)?;
-    let (paid, paid_note) = paid::figures(smoke, &bin, &work)?;
-    figures.extend(paid);
-    figures.extend(crate::bench_scale::figures(smoke, &bin, &work)?);
-    let table = render(&figures, &[issuance_note, paid_note], smoke);
+    let (mut figures, mut notes) = (Vec::new(), Vec::new());
+    if wants("issuance") {
+        let (issued, note) = issuance::figures(smoke, &bin, &work)?;
+        figures.extend(issued);
+        notes.push(note);
+    }
+    if wants("paid") {
+        let (paid, note) = paid::figures(smoke, &bin, &work)?;
+        figures.extend(paid);
+        notes.push(note);
+    }
+    figures.extend(crate::bench_scale::figures(smoke, &bin, &work, wants("verify"), wants("expiry"))?);
+    let table = render(&figures, &notes, smoke);
     eprint!("{table}");
-    if smoke {
+    if smoke || only.is_some() {
         std::fs::write(work.join("BENCHMARKS.md"), &table).map_err(|e| e.to_string())?;
         return Ok(());
     }

@@ -297,7 +297,7 @@ impl Config {
         if self.pricing.margin.is_sign_negative() {
             return Err(ConfigError("pricing.margin: must not be negative".into()));
         }
-        Ok(())
+        self.expiry.validate().map_err(ConfigError)
     }
 
     /// The database URL: the configured one, or the SQLite file in the data folder.

@@ -15,15 +15,41 @@ pub struct ExpiryConfig {
     /// How long a snapshot taken when a server is deleted or lapses is kept, in **hours**
     /// (default 72, as SiloVPS publishes); it is deleted after that.
     pub snapshot_retention_hours: u32,
+    /// How often the expiry worker looks for due resources, in **milliseconds** (default 500,
+    /// at least 10): a machine runs at most about this long past its paid time, plus the time
+    /// to stop the backlog ahead of it. Each look is one indexed query per sweep.
+    pub interval_ms: u64,
+    /// Provider calls (stops, deletions) one gateway makes at once for due resources (default
+    /// 16, 1 to 256). Replicas on one database add up: each claims its own rows.
+    pub concurrency: usize,
 }
 
 impl Default for ExpiryConfig {
     fn default() -> Self {
-        ExpiryConfig { grace_hours: 72, snapshot_retention_hours: 72 }
+        ExpiryConfig { grace_hours: 72, snapshot_retention_hours: 72, interval_ms: 500, concurrency: 16 }
     }
 }
 
 impl ExpiryConfig {
+    /// How often the worker runs.
+    pub fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.interval_ms)
+    }
+
+    /// `interval_ms` and `concurrency` are within their bounds.
+    ///
+    /// # Errors
+    /// A message naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.interval_ms < 10 {
+            return Err("expiry.interval_ms: must be at least 10".into());
+        }
+        if !(1..=256).contains(&self.concurrency) {
+            return Err("expiry.concurrency: must be from 1 to 256".into());
+        }
+        Ok(())
+    }
+
     /// The grace period.
     pub fn grace(&self) -> chrono::Duration {
         chrono::Duration::hours(i64::from(self.grace_hours))

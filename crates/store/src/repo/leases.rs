@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use compute_core::{ErrorKind, Result};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use compute_core::Result;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::now;
 use crate::entity::lease::{self, Entity as Leases};
@@ -18,23 +19,19 @@ impl Store {
     /// Database errors.
     pub async fn try_lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
         let t = now();
-        Leases::delete_many()
-            .filter(lease::Column::Key.eq(key))
-            .filter(lease::Column::ExpiresAt.lte(t))
-            .exec(&self.db)
-            .await
-            .map_err(db_err)?;
         let am = lease::ActiveModel {
             key: Set(key.to_owned()),
             holder: Set(holder.to_owned()),
             created_at: Set(t),
             expires_at: Set(t + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(5))),
         };
-        match am.insert(&self.db).await.map_err(db_err) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(e),
-        }
+        // One statement (one commit): insert, or take over a lease that has expired.
+        let take_over_expired = OnConflict::column(lease::Column::Key)
+            .update_columns([lease::Column::Holder, lease::Column::CreatedAt, lease::Column::ExpiresAt])
+            .action_and_where(Expr::col((Leases, lease::Column::ExpiresAt)).lte(t))
+            .to_owned();
+        let taken = Leases::insert(am).on_conflict(take_over_expired).exec_without_returning(&self.db).await;
+        Ok(taken.map_err(db_err)? == 1)
     }
 
     /// Extends `holder`'s lease `key` to `ttl` from now; `false` when `holder` no longer holds it.

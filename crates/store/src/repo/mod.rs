@@ -2,6 +2,7 @@
 
 pub(crate) mod api_keys;
 pub(crate) mod credits;
+pub(crate) mod due;
 pub(crate) mod idempotency;
 pub(crate) mod kinds;
 pub(crate) mod leases;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use compute_core::provider::ProviderId;
 use compute_core::{Error, ErrorKind, Result, Usd, WalletAddress};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::kinds::{ResourceKind, ResourceState};
 use super::{new_id, now};
@@ -279,95 +279,6 @@ impl Store {
         }
         am.updated_at = Set(now());
         am.update(&self.db).await.map_err(db_err)?.try_into()
-    }
-
-    /// One page of the expiry worker's input: resources of one of `kinds` in one of `states`
-    /// whose paid time ended at or before `at`, ordered by `(paid_until, id)` and strictly
-    /// after the cursor `after` (the last row of the previous page), at most `limit`.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn resources_due(
-        &self,
-        due: &DueQuery<'_>,
-        after: Option<&DueCursor>,
-        limit: u64,
-    ) -> Result<Vec<ResourceRecord>> {
-        let mut q = Resources::find()
-            .filter(resource::Column::PaidUntil.lte(due.at))
-            .filter(resource::Column::Kind.is_in(due.kinds.iter().map(ResourceKind::as_str)))
-            .filter(resource::Column::State.is_in(due.states.iter().map(ResourceState::as_str)));
-        if !due.providers.is_empty() {
-            q = q.filter(resource::Column::Provider.is_in(due.providers.iter().map(ProviderId::as_str)));
-        }
-        if let Some(c) = after {
-            q = q.filter(
-                sea_orm::Condition::any().add(resource::Column::PaidUntil.gt(c.paid_until)).add(
-                    sea_orm::Condition::all()
-                        .add(resource::Column::PaidUntil.eq(c.paid_until))
-                        .add(resource::Column::Id.gt(c.id.clone())),
-                ),
-            );
-        }
-        self.records(q.order_by_asc(resource::Column::PaidUntil).order_by_asc(resource::Column::Id).limit(limit)).await
-    }
-}
-
-/// Which resources are due: see [`Store::resources_due`].
-#[derive(Clone, Copy, Debug)]
-pub struct DueQuery<'a> {
-    /// Kinds looked at.
-    pub kinds: &'a [ResourceKind],
-    /// States looked at.
-    pub states: &'a [ResourceState],
-    /// Paid time ended at or before this instant.
-    pub at: DateTime<Utc>,
-    /// Only these providers (empty: every provider).
-    pub providers: &'a [ProviderId],
-}
-
-/// Where the previous page of [`Store::resources_due`] ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DueCursor {
-    /// The last row's `paid_until`.
-    pub paid_until: DateTime<Utc>,
-    /// The last row's id.
-    pub id: String,
-}
-
-impl DueCursor {
-    /// The cursor after `r` (`None` for a row without paid time, which is never due).
-    pub fn after(r: &ResourceRecord) -> Option<Self> {
-        r.paid_until.map(|paid_until| DueCursor { paid_until, id: r.id.clone() })
-    }
-}
-
-impl Store {
-    /// Moves resource `id` to `to` only while it is in one of `from` and its `paid_until` is
-    /// still `paid_until` (compare-and-set: an owner who paid for more time in between wins).
-    /// Returns whether it moved.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn transition_resource(
-        &self,
-        id: &str,
-        paid_until: Option<DateTime<Utc>>,
-        from: &[ResourceState],
-        to: ResourceState,
-    ) -> Result<bool> {
-        let mut q = Resources::update_many()
-            .col_expr(resource::Column::State, sea_orm::sea_query::Expr::value(to.as_str()))
-            .col_expr(resource::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
-            .filter(resource::Column::Id.eq(id))
-            .filter(resource::Column::State.is_in(from.iter().map(ResourceState::as_str)));
-        q = match paid_until {
-            Some(t) => q.filter(resource::Column::PaidUntil.eq(t)),
-            None => q.filter(resource::Column::PaidUntil.is_null()),
-        };
-        let destroyed_at = (to == ResourceState::Destroyed).then(now);
-        q = q.col_expr(resource::Column::ExpiresAt, sea_orm::sea_query::Expr::value(destroyed_at));
-        Ok(q.exec(&self.db).await.map_err(db_err)?.rows_affected == 1)
     }
 
     /// The resources bought by payment `payment_id`.
