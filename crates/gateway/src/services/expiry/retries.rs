@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The first wait after a failure; it doubles with each further failure of the same row.
-const FIRST_WAIT: Duration = Duration::from_secs(5);
+pub const FIRST_WAIT: Duration = Duration::from_secs(5);
 
 /// The longest wait between two attempts on one row.
-const LONGEST_WAIT: Duration = Duration::from_secs(300);
+pub const LONGEST_WAIT: Duration = Duration::from_secs(300);
 
 /// At most this many rows are left out of one claim (the ids go into the query).
 pub const MAX_SKIPPED: usize = 256;
