@@ -107,6 +107,29 @@ async fn a_credential_pays_once_sequentially_and_under_50_concurrent_uses() {
 }
 
 #[tokio::test]
+async fn a_replay_in_the_same_process_leaves_the_live_requests_lease_alone() {
+    let h = harness().await;
+    let store = h.state.store().clone();
+    let (lease, ttl) = ("payment:test:slow-lease", std::time::Duration::from_secs(60));
+    // `slow-` settles in 3 s: the first request holds the payment's lease meanwhile.
+    let c = cred("slow-lease", "0.001");
+    let first = {
+        let (app, c) = (h.app.clone(), c.clone());
+        tokio::spawn(async move { call(&app, "GET", "/api/machines", Some(&c), None, "").await.status })
+    };
+    while store.payment_by_fingerprint("test:slow-lease").await.unwrap().is_none() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let replay = call(&h.app, "GET", "/api/machines", Some(&c), None, "").await;
+    assert_eq!(replay.status, StatusCode::FORBIDDEN);
+    assert!(!store.try_lease(lease, "recovery", ttl).await.unwrap(), "the replay released the live request's lease");
+    assert_eq!(first.await.unwrap(), StatusCode::OK);
+    let p = store.payment_by_fingerprint("test:slow-lease").await.unwrap().unwrap();
+    assert_eq!(p.status, PaymentStatus::Delivered);
+    assert!(store.try_lease(lease, "recovery", ttl).await.unwrap(), "released with the answer");
+}
+
+#[tokio::test]
 async fn the_amount_is_pinned_to_the_route_price() {
     let h = harness().await;
     let a = call(&h.app, "GET", "/api/machines", Some(&cred("cheap", "0.0001")), None, "").await;

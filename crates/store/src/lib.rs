@@ -29,6 +29,7 @@ pub use repo::credits::{LedgerEntry, NewCredit};
 pub use repo::due::{Claim, DueCursor, DueQuery};
 pub use repo::idempotency::{IdempotencyStart, StoredResponse};
 pub use repo::kinds::{ResourceKind, ResourceState};
+pub use repo::paid::{IdempotentAnswer, PaymentLease};
 pub use repo::payments::{NewPayment, PaymentRecord, PaymentStatus};
 pub use repo::resources::{NewResource, ResourceRecord, ResourceUpdate};
 

@@ -10,8 +10,8 @@ use compute_core::payment::{RailInfo, Verified};
 use compute_core::provider::ProviderId;
 use compute_core::{ErrorKind, TokenAmount, Usd, WalletAddress};
 use compute_store::{
-    Claim, DueCursor, DueQuery, IdempotencyStart, NewCredit, NewPayment, NewResource, PaymentStatus, ResourceKind,
-    ResourceState, ResourceUpdate, Store, StoredResponse,
+    Claim, DueCursor, DueQuery, IdempotencyStart, IdempotentAnswer, NewCredit, NewPayment, NewResource, PaymentLease,
+    PaymentStatus, ResourceKind, ResourceState, ResourceUpdate, Store, StoredResponse,
 };
 
 fn wallet(n: u8) -> WalletAddress {
@@ -285,6 +285,55 @@ async fn leases_are_held_once_until_released_or_expired(db: &TestDb) {
     assert_eq!(won, 1, "one of ten concurrent takers");
 }
 
+async fn a_payment_and_its_lease_are_written_and_ended_together(db: &TestDb) {
+    let s = &db.store;
+    let ttl = std::time::Duration::from_secs(60);
+    let new = |fp: &str, k: &str| NewPayment {
+        verified: verified(fp, wallet(4)),
+        route: "POST /x".into(),
+        idempotency: Some(("w4".into(), k.into())),
+    };
+    let lease = PaymentLease { key: "payment:fp-l", holder: "req-1" };
+    let (p, leased) = s.record_payment_leased(new("fp-l", "k1"), lease, ttl).await.unwrap();
+    assert!(leased);
+    assert!(!s.try_lease("payment:fp-l", "recovery", ttl).await.unwrap(), "leased with the row");
+    // A replay writes nothing: no second row, and the live request's lease stays its own.
+    let replay = PaymentLease { key: "payment:fp-l", holder: "req-2" };
+    let e = s.record_payment_leased(new("fp-l", "k2"), replay, ttl).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    s.release_lease("payment:fp-l", "req-2").await.unwrap();
+    assert!(!s.try_lease("payment:fp-l", "recovery", ttl).await.unwrap());
+
+    let exp = Utc::now() + Duration::hours(1);
+    assert_eq!(s.start_idempotent("w4", "k1", "req", None, exp).await.unwrap(), IdempotencyStart::Started);
+    let resp = StoredResponse { status: 201, headers: vec![], body: b"{}".to_vec() };
+    let answer = IdempotentAnswer { scope: "w4", key: "k1", response: &resp };
+    assert!(!s.finish_delivered(&p.id, Some(answer), lease).await.unwrap(), "not settled yet: no move");
+    s.set_payment_status(&p.id, PaymentStatus::Settled, Some("0xfp-l")).await.unwrap();
+    let lease = PaymentLease { key: "payment:fp-l2", holder: "req-3" };
+    let (p2, _) = s.record_payment_leased(new("fp-l2", "k3"), lease, ttl).await.unwrap();
+    s.set_payment_status(&p2.id, PaymentStatus::Settled, Some("0xfp-l2")).await.unwrap();
+    assert!(s.finish_delivered(&p2.id, None, lease).await.unwrap());
+    assert!(s.try_lease("payment:fp-l2", "recovery", ttl).await.unwrap(), "released with the delivery");
+    let (w, k) = ("w4", "k1");
+    assert_eq!(
+        s.start_idempotent(w, k, "req", None, exp).await.unwrap(),
+        IdempotencyStart::Completed(resp.clone()),
+        "the first call stored its answer, though the payment had not moved"
+    );
+    let lease = PaymentLease { key: "payment:fp-l", holder: "req-1" };
+    assert!(s.finish_delivered(&p.id, Some(answer), lease).await.unwrap());
+    let found = s.payment_by_fingerprint("fp-l").await.unwrap().unwrap();
+    assert_eq!(found.status, PaymentStatus::Delivered);
+    assert!(s.try_lease("payment:fp-l", "recovery", ttl).await.unwrap(), "released with the delivery");
+    // A key released meanwhile (its request outlived the stale limit) does not undo a delivery.
+    let lease = PaymentLease { key: "payment:fp-l3", holder: "req-4" };
+    let (p3, _) = s.record_payment_leased(new("fp-l3", "gone"), lease, ttl).await.unwrap();
+    s.set_payment_status(&p3.id, PaymentStatus::Settled, Some("0xfp-l3")).await.unwrap();
+    let gone = IdempotentAnswer { scope: "w4", key: "gone", response: &resp };
+    assert!(s.finish_delivered(&p3.id, Some(gone), lease).await.unwrap());
+}
+
 async fn a_transaction_reference_is_recorded_once(db: &TestDb) {
     let s = &db.store;
     let a = s
@@ -423,6 +472,7 @@ on_both_backends!(
     resource_transitions_are_compare_and_set_on_paid_time,
     due_rows_are_claimed_once_across_processes_earliest_first,
     a_transaction_reference_is_recorded_once,
+    a_payment_and_its_lease_are_written_and_ended_together,
     leases_are_held_once_until_released_or_expired,
     resources_are_scoped_to_their_owner,
     a_credential_fingerprint_is_recorded_once,

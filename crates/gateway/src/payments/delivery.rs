@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use compute_core::ErrorKind;
 use compute_core::payment::{Charge, Payment, SettleOutcome, Verified};
-use compute_store::{NewPayment, PaymentStatus, StoredResponse};
+use compute_store::{IdempotentAnswer, NewPayment, PaymentLease, PaymentStatus};
 
 use super::answers::{complete, mark, pending, refund, release, replayed, respond, stored_json, verify_failure};
 use super::challenge::payment_required;
@@ -66,23 +66,33 @@ where
     Fut: Future<Output = ActResult> + Send + 'static,
 {
     let Settlement { state, rail, verified, charge, idempotency, holder, act } = s;
-    let lease = lease_key(&verified.fingerprint);
-    if let Err(e) = state.store().try_lease(&lease, &holder, PAYMENT_LEASE).await {
-        tracing::warn!(error = %e, "could not lease a payment; the recovery worker may race this request");
-    }
+    let key = lease_key(&verified.fingerprint);
+    let lease = PaymentLease { key: &key, holder: &holder };
     let heartbeat = {
-        let (store, lease, holder) = (state.store().clone(), lease.clone(), holder.clone());
+        let (store, key, holder) = (state.store().clone(), key.clone(), holder.clone());
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(PAYMENT_LEASE / 3).await;
-                let _ = store.renew_lease(&lease, &holder, PAYMENT_LEASE).await;
+                let _ = store.renew_lease(&key, &holder, PAYMENT_LEASE).await;
             }
         })
     };
-    let response = record_settle_act(&state, &*rail, verified, &charge, idempotency.as_ref(), act).await;
+    let (response, leased) =
+        record_settle_act(&state, &*rail, verified, &charge, idempotency.as_ref(), lease, act).await;
     heartbeat.abort();
-    let _ = state.store().release_lease(&lease, &holder).await;
+    if leased == Leased::Held {
+        let _ = state.store().release_lease(lease.key, lease.holder).await;
+    }
     response
+}
+
+/// Whether the request may still hold its payment's lease when it answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Leased {
+    /// Maybe: release it.
+    Held,
+    /// Never taken (a replay), or released with the answer.
+    Not,
 }
 
 async fn record_settle_act<F, Fut>(
@@ -91,26 +101,56 @@ async fn record_settle_act<F, Fut>(
     verified: Verified,
     charge: &Charge,
     idempotency: Option<&(String, String)>,
+    lease: PaymentLease<'_>,
     act: F,
-) -> Response
+) -> (Response, Leased)
 where
     F: FnOnce(Payer) -> Fut + Send + 'static,
     Fut: Future<Output = ActResult> + Send + 'static,
 {
     let new = NewPayment { verified: verified.clone(), route: charge.route.clone(), idempotency: idempotency.cloned() };
-    let payment = match state.store().record_payment(new).await {
-        Ok(p) => p,
+    // The lease and the row in one commit: no moment where the row is there, unleased, for the
+    // recovery worker to take. Untaken, the request goes on (releasing a lease it does not
+    // hold changes nothing: holders are unique).
+    let payment = match state.store().record_payment_leased(new, lease, PAYMENT_LEASE).await {
+        Ok((p, leased)) => {
+            if !leased {
+                tracing::warn!(payment = %p.id, "could not lease a payment; the recovery worker may race this request");
+            }
+            p
+        }
         Err(e) => {
             release(state, idempotency).await;
             if e.kind() == ErrorKind::AlreadyExists {
-                return replayed("this payment was already used");
+                return (replayed("this payment was already used"), Leased::Not);
             }
-            return Problem::from(e).into_response();
+            return (Problem::from(e).into_response(), Leased::Not);
         }
     };
     crash::point("after-record");
+    match settle(state, rail, &verified, charge, idempotency, &payment.id).await {
+        Err(response) => (response, Leased::Held),
+        Ok(reference) => {
+            let payer =
+                Payer { wallet: verified.payer.clone(), payment_id: payment.id.clone(), amount: verified.amount_usd };
+            let receipt = rail.receipt_headers(&verified, &reference);
+            act_and_answer(state, payer, receipt, idempotency, lease, act).await
+        }
+    }
+}
+
+/// Settles a recorded payment: its on-chain reference, or the answer when it did not settle
+/// (rejected, unknown, failed, or a reference another payment holds).
+async fn settle(
+    state: &AppState,
+    rail: &dyn Payment,
+    verified: &Verified,
+    charge: &Charge,
+    idempotency: Option<&(String, String)>,
+    payment_id: &str,
+) -> Result<String, Response> {
     let started = std::time::Instant::now();
-    let outcome = rail.settle(&verified).await;
+    let outcome = rail.settle(verified).await;
     crash::point("after-broadcast");
     let label = match &outcome {
         Ok(SettleOutcome::Settled { .. }) => "settled",
@@ -122,36 +162,32 @@ where
     let reference = match outcome {
         Ok(SettleOutcome::Settled { reference }) => reference,
         Ok(SettleOutcome::Rejected { reason }) => {
-            mark(state, &payment.id, PaymentStatus::Rejected, None).await;
+            mark(state, payment_id, PaymentStatus::Rejected, None).await;
             release(state, idempotency).await;
             let detail = format!("Settlement was rejected: {reason}");
-            return payment_required(state.rails(), charge, "verification-failed", &detail, &[]);
+            return Err(payment_required(state.rails(), charge, "verification-failed", &detail, &[]));
         }
         Ok(SettleOutcome::Unknown { reference }) => {
             // One on-chain transaction is one payment, however many credentials carried it.
-            if !claim_reference(state, &payment.id, PaymentStatus::Unknown, &reference).await {
+            if !claim_reference(state, payment_id, PaymentStatus::Unknown, &reference).await {
                 release(state, idempotency).await;
-                return replayed("this on-chain payment was already used");
+                return Err(replayed("this on-chain payment was already used"));
             }
-            let stored = pending(&reference, &verified);
+            let stored = pending(&reference, verified);
             complete(state, idempotency, &stored).await;
-            return respond(stored);
+            return Err(respond(stored));
         }
         Err(e) => {
-            mark(state, &payment.id, PaymentStatus::Rejected, None).await;
+            mark(state, payment_id, PaymentStatus::Rejected, None).await;
             release(state, idempotency).await;
-            return verify_failure(state, charge, &e);
+            return Err(verify_failure(state, charge, &e));
         }
     };
-    if !claim_reference(state, &payment.id, PaymentStatus::Settled, &reference).await {
+    if !claim_reference(state, payment_id, PaymentStatus::Settled, &reference).await {
         release(state, idempotency).await;
-        return replayed("this on-chain payment was already used");
+        return Err(replayed("this on-chain payment was already used"));
     }
-    let payer = Payer { wallet: verified.payer.clone(), payment_id: payment.id.clone(), amount: verified.amount_usd };
-    let receipt = rail.receipt_headers(&verified, &reference);
-    let stored = act_and_answer(state, payer, receipt, act).await;
-    complete(state, idempotency, &stored).await;
-    respond(stored)
+    Ok(reference)
 }
 
 /// Records `reference` with `status`; `false` when another payment already holds it.
@@ -169,29 +205,39 @@ async fn claim_reference(state: &AppState, id: &str, status: PaymentStatus, refe
     }
 }
 
-/// Runs the paid action: its answer with the receipt (payment `delivered`), or the refund of a
-/// failure (payment `refunded`).
+/// Runs the paid action and answers: on success the payment becomes `delivered`, the answer is
+/// stored under the idempotency key and the lease released, in one commit; a failure is
+/// refunded (payment `refunded`).
 async fn act_and_answer<F, Fut>(
     state: &AppState,
     payer: Payer,
     receipt: Vec<(String, String)>,
+    idempotency: Option<&(String, String)>,
+    lease: PaymentLease<'_>,
     act: F,
-) -> StoredResponse
+) -> (Response, Leased)
 where
     F: FnOnce(Payer) -> Fut + Send + 'static,
     Fut: Future<Output = ActResult> + Send + 'static,
 {
     match act(payer.clone()).await {
         Ok((status, body)) => {
-            if let Err(e) = state
-                .store()
-                .transition_payment(&payer.payment_id, PaymentStatus::Settled, PaymentStatus::Delivered)
-                .await
-            {
-                tracing::error!(error = %e, "could not mark a delivered payment");
+            let stored = stored_json(status, &body, receipt);
+            let answer = idempotency.map(|(scope, key)| IdempotentAnswer { scope, key, response: &stored });
+            match state.store().finish_delivered(&payer.payment_id, answer, lease).await {
+                Ok(_) => (respond(stored), Leased::Not),
+                Err(e) => {
+                    // Delivered all the same, so the answer goes out. The row stays `settled`:
+                    // the recovery worker will credit the payer, erring on the payer's side.
+                    tracing::error!(payment = %payer.payment_id, error = %e, "could not record a delivery");
+                    (respond(stored), Leased::Held)
+                }
             }
-            stored_json(status, &body, receipt)
         }
-        Err(problem) => refund(state, &payer, problem).await,
+        Err(problem) => {
+            let stored = refund(state, &payer, problem).await;
+            complete(state, idempotency, &stored).await;
+            (respond(stored), Leased::Held)
+        }
     }
 }

@@ -276,7 +276,8 @@ where
     if let Err(r) = begin_idempotent(state, idempotency.as_ref(), digest.as_deref(), call).await {
         return r;
     }
-    let holder = state.instance_id().to_owned();
+    // Unique per request: a replay in this same process must not release this one's lease.
+    let holder = format!("{}/{}", state.instance_id(), uuid::Uuid::new_v4().simple());
     settle_and_deliver(Settlement { state: state.clone(), rail, verified, charge, idempotency, holder, act }).await
 }
 

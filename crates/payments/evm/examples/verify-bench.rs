@@ -9,7 +9,7 @@
 //! gateway's path for each: `compute_pay_x402::decode_header`, `Payment::accepts`, then
 //! `Payment::verify` of an [`EvmRail`] built with [`EvmRail::new`], `K` at a time. The rail's
 //! chain reads (`balanceOf`, `authorizationState`, the `transferWithAuthorization` simulation)
-//! go over HTTP to a loopback JSON-RPC stub on other threads, which stands in for the node;
+//! go over HTTP (one JSON-RPC batch per verification) to a loopback JSON-RPC stub on other threads, which stands in for the node;
 //! its CPU time is not counted. Also measured on the same thread: the EIP-712 hash and
 //! signature recovery alone (the floor of any verification), and that a forged payment (a
 //! nonce other than the signed one) is refused for its signature.
@@ -260,7 +260,7 @@ fn start_stub() -> Result<String, String> {
     Ok(url)
 }
 
-/// HTTP/1.1 keep-alive: one JSON-RPC request per message.
+/// HTTP/1.1 keep-alive: one JSON-RPC request or batch per message.
 fn serve(conn: TcpStream) {
     let _ = conn.set_nodelay(true);
     let Ok(write) = conn.try_clone() else { return };
@@ -287,8 +287,11 @@ fn serve(conn: TcpStream) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let answer =
-            serde_json::from_slice::<Value>(&body).map_or_else(|_| json!({"error": "bad json"}), |r| answer(&r));
+        let answer = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Array(batch)) => Value::Array(batch.iter().map(answer).collect()),
+            Ok(request) => answer(&request),
+            Err(_) => json!({"error": "bad json"}),
+        };
         let text = answer.to_string();
         let head =
             format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", text.len());

@@ -54,6 +54,10 @@ use crate::{COMPONENT, EvmConfig, PERMIT2, TransferMethod, VALID_BEFORE_MARGIN_S
 /// 9. an `eth_call` simulation of `transferWithAuthorization` from the settlement key
 ///    \[`invalid_exact_evm_transaction_simulation_failed`\].
 ///
+/// Checks 1–6 need no chain; 7–9 are three `eth_call`s sent in one JSON-RPC batch (one round
+/// trip), judged in that order; a failed simulation re-reads the nonce, so an authorization
+/// settled meanwhile by a concurrent request is refused as a replay.
+///
 /// Invalid proofs are [`ErrorKind::PaymentRequired`], undecodable ones
 /// [`ErrorKind::InvalidInput`], an unreachable RPC a temporary [`ErrorKind::Unavailable`]
 /// (reason `unexpected_verify_error`).

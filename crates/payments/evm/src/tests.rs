@@ -346,7 +346,10 @@ async fn chain_state_checks_map_to_their_reasons() {
     let payer = PrivateKeySigner::random();
     let (cred, _) = signed_v2(&rail, &payer, 10_000);
 
+    // The three reads go in one batch; the first failing check, in order, decides.
     asserter.push_success(&Bytes::from(U256::from(9_999).abi_encode()));
+    asserter.push_success(&Bytes::from(true.abi_encode()));
+    asserter.push_failure_msg("execution reverted: ERC20: transfer amount exceeds balance");
     assert_eq!(verify_err(&rail, &cred).await, (ErrorKind::PaymentRequired, "insufficient_funds".into()));
 
     chain_answers(&asserter, 10_000, true);
@@ -354,7 +357,7 @@ async fn chain_state_checks_map_to_their_reasons() {
         verify_err(&rail, &cred).await,
         (ErrorKind::PermissionDenied, "invalid_exact_evm_nonce_already_used".into())
     );
-    asserter.pop_response(); // the unused simulation answer
+    assert!(asserter.pop_response().is_none(), "every read was in the one batch");
 
     asserter.push_success(&Bytes::from(U256::from(10_000).abi_encode()));
     asserter.push_success(&Bytes::from(false.abi_encode()));

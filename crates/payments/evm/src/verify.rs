@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::auth::SignedAuthorization;
 use crate::contracts::{ERC1271_MAGIC, ERC6492_SUFFIX, IEip3009, IErc1271};
 use crate::rail::EvmRail;
-use crate::rpc::{raw_call, unavailable, view};
+use crate::rpc::{Read, batch_calls, decode, unavailable, view};
 use crate::{TransferMethod, VALID_BEFORE_MARGIN_SECONDS};
 
 /// An invalid proof: the client gets a fresh 402.
@@ -205,22 +205,31 @@ impl EvmRail {
         }
     }
 
-    /// (7) balance, (8) nonce unused, (9) simulation of the settlement call.
+    /// (7) balance, (8) nonce unused, (9) simulation of the settlement call: three reads in
+    /// one JSON-RPC batch, judged in that order.
     async fn check_chain_state(&self, signed: &SignedAuthorization) -> Result<()> {
         let auth = &signed.auth;
-        let reason = Reason::UnexpectedVerifyError.as_str();
-        let balance = view(&self.provider, None, self.asset, &IEip3009::balanceOfCall { account: auth.from }, reason)
-            .await?
-            .map_err(|m| {
-                rejected(Reason::InvalidExactEvmTransactionSimulationFailed, format!("balanceOf failed: {m}"))
-            })?;
+        let simulation =
+            Read { from: Some(self.settler), to: self.asset, data: self.transfer_calldata(signed), what: "eth_call" };
+        let [balance, used, simulated] = batch_calls(
+            &self.provider,
+            [
+                Read::view(self.asset, &IEip3009::balanceOfCall { account: auth.from }),
+                Read::view(self.asset, &IEip3009::authorizationStateCall { authorizer: auth.from, nonce: auth.nonce }),
+                simulation,
+            ],
+            Reason::UnexpectedVerifyError.as_str(),
+        )
+        .await?;
+        let balance = decode::<IEip3009::balanceOfCall>(balance).map_err(|m| {
+            rejected(Reason::InvalidExactEvmTransactionSimulationFailed, format!("balanceOf failed: {m}"))
+        })?;
         if balance < auth.value {
             return Err(rejected(Reason::InsufficientFunds, "the payer's balance is below the amount"));
         }
-        self.check_nonce_unused(auth.from, auth.nonce).await?;
-        let data = self.transfer_calldata(signed);
-        if let Err(msg) = raw_call(&self.provider, Some(self.settler), self.asset, data, "eth_call", reason).await? {
-            // A concurrent request may have settled this authorization between (8) and (9):
+        nonce_unused(decode::<IEip3009::authorizationStateCall>(used))?;
+        if let Err(msg) = simulated {
+            // A concurrent request may have settled this authorization between the reads:
             // that is a replay (403), not an invalid payment (402 with a fresh challenge).
             self.check_nonce_unused(auth.from, auth.nonce).await?;
             return Err(rejected(
@@ -234,15 +243,19 @@ impl EvmRail {
     /// (8) `authorizationState(from, nonce)` is false, else `PermissionDenied`.
     pub(crate) async fn check_nonce_unused(&self, from: Address, nonce: B256) -> Result<()> {
         let call = IEip3009::authorizationStateCall { authorizer: from, nonce };
-        let used = view(&self.provider, None, self.asset, &call, Reason::UnexpectedVerifyError.as_str())
-            .await?
-            .map_err(|m| {
-                rejected(Reason::InvalidExactEvmTransactionSimulationFailed, format!("authorizationState failed: {m}"))
-            })?;
-        if used {
-            return Err(Error::new(ErrorKind::PermissionDenied, "this authorization was already used")
-                .with_reason(Reason::InvalidExactEvmNonceAlreadyUsed));
-        }
-        Ok(())
+        nonce_unused(view(&self.provider, None, self.asset, &call, Reason::UnexpectedVerifyError.as_str()).await?)
     }
+}
+
+/// (8) on the answer of `authorizationState`: unused, else `PermissionDenied`; a revert is a
+/// failed simulation.
+fn nonce_unused(used: std::result::Result<bool, String>) -> Result<()> {
+    let used = used.map_err(|m| {
+        rejected(Reason::InvalidExactEvmTransactionSimulationFailed, format!("authorizationState failed: {m}"))
+    })?;
+    if used {
+        return Err(Error::new(ErrorKind::PermissionDenied, "this authorization was already used")
+            .with_reason(Reason::InvalidExactEvmNonceAlreadyUsed));
+    }
+    Ok(())
 }

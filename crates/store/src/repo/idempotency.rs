@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use compute_core::{Error, ErrorKind, Result};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
 use super::now;
 use crate::entity::idempotency_key::{self, Entity as Keys};
@@ -113,19 +113,7 @@ impl Store {
     /// # Errors
     /// `NotFound` when the key was not started.
     pub async fn complete_idempotent(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<()> {
-        let found =
-            Keys::find_by_id((scope.to_owned(), key.to_owned())).one(&self.db).await.map_err(db_err)?.ok_or_else(
-                || Error::new(ErrorKind::NotFound, "idempotency key not started").with_component("store"),
-            )?;
-        let mut am = found.into_active_model();
-        am.response_status = Set(Some(i32::from(response.status)));
-        am.response_headers = Set(Some(
-            serde_json::to_value(&response.headers)
-                .map_err(|e| Error::new(ErrorKind::Internal, "cannot store headers").with_source(e))?,
-        ));
-        am.response_body = Set(Some(response.body.clone()));
-        am.update(&self.db).await.map_err(db_err)?;
-        Ok(())
+        complete_key(&self.db, scope, key, response).await
     }
 
     /// Forgets keys still in progress that were started before `before` (their request died
@@ -158,6 +146,29 @@ impl Store {
             .map_err(db_err)?;
         Ok(())
     }
+}
+
+/// [`Store::complete_idempotent`] on `db` (a connection or a transaction).
+pub(crate) async fn complete_key(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    key: &str,
+    response: &StoredResponse,
+) -> Result<()> {
+    let found = Keys::find_by_id((scope.to_owned(), key.to_owned()))
+        .one(db)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, "idempotency key not started").with_component("store"))?;
+    let mut am = found.into_active_model();
+    am.response_status = Set(Some(i32::from(response.status)));
+    am.response_headers = Set(Some(
+        serde_json::to_value(&response.headers)
+            .map_err(|e| Error::new(ErrorKind::Internal, "cannot store headers").with_source(e))?,
+    ));
+    am.response_body = Set(Some(response.body.clone()));
+    am.update(db).await.map_err(db_err)?;
+    Ok(())
 }
 
 /// The response a row holds, `None` while in progress.

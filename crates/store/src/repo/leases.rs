@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use compute_core::Result;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::now;
 use crate::entity::lease::{self, Entity as Leases};
@@ -18,20 +18,7 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn try_lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
-        let t = now();
-        let am = lease::ActiveModel {
-            key: Set(key.to_owned()),
-            holder: Set(holder.to_owned()),
-            created_at: Set(t),
-            expires_at: Set(t + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(5))),
-        };
-        // One statement (one commit): insert, or take over a lease that has expired.
-        let take_over_expired = OnConflict::column(lease::Column::Key)
-            .update_columns([lease::Column::Holder, lease::Column::CreatedAt, lease::Column::ExpiresAt])
-            .action_and_where(Expr::col((Leases, lease::Column::ExpiresAt)).lte(t))
-            .to_owned();
-        let taken = Leases::insert(am).on_conflict(take_over_expired).exec_without_returning(&self.db).await;
-        Ok(taken.map_err(db_err)? == 1)
+        take_lease(&self.db, key, holder, ttl).await
     }
 
     /// Extends `holder`'s lease `key` to `ttl` from now; `false` when `holder` no longer holds it.
@@ -55,12 +42,35 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn release_lease(&self, key: &str, holder: &str) -> Result<()> {
-        Leases::delete_many()
-            .filter(lease::Column::Key.eq(key))
-            .filter(lease::Column::Holder.eq(holder))
-            .exec(&self.db)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        drop_lease(&self.db, key, holder).await
     }
+}
+
+/// [`Store::try_lease`] on `db` (a connection or a transaction).
+pub(crate) async fn take_lease(db: &impl ConnectionTrait, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+    let t = now();
+    let am = lease::ActiveModel {
+        key: Set(key.to_owned()),
+        holder: Set(holder.to_owned()),
+        created_at: Set(t),
+        expires_at: Set(t + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(5))),
+    };
+    // One statement: insert, or take over a lease that has expired.
+    let take_over_expired = OnConflict::column(lease::Column::Key)
+        .update_columns([lease::Column::Holder, lease::Column::CreatedAt, lease::Column::ExpiresAt])
+        .action_and_where(Expr::col((Leases, lease::Column::ExpiresAt)).lte(t))
+        .to_owned();
+    let taken = Leases::insert(am).on_conflict(take_over_expired).exec_without_returning(db).await;
+    Ok(taken.map_err(db_err)? == 1)
+}
+
+/// [`Store::release_lease`] on `db` (a connection or a transaction).
+pub(crate) async fn drop_lease(db: &impl ConnectionTrait, key: &str, holder: &str) -> Result<()> {
+    Leases::delete_many()
+        .filter(lease::Column::Key.eq(key))
+        .filter(lease::Column::Holder.eq(holder))
+        .exec(db)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }

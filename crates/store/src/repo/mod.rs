@@ -7,6 +7,7 @@ pub(crate) mod idempotency;
 pub(crate) mod kinds;
 pub(crate) mod leases;
 pub(crate) mod markers;
+pub(crate) mod paid;
 pub(crate) mod payments;
 pub(crate) mod resources;
 pub(crate) mod secrets;

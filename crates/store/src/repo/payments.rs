@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use compute_core::payment::Verified;
 use compute_core::{Error, ErrorKind, Result, TokenAmount, Usd, WalletAddress};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::{new_id, now};
 use crate::entity::payment::{self, Entity as Payments};
@@ -175,30 +175,7 @@ impl Store {
     /// # Errors
     /// `AlreadyExists` when the credential was already used (a replay).
     pub async fn record_payment(&self, new: NewPayment) -> Result<PaymentRecord> {
-        let v = new.verified;
-        let t = now();
-        let am = payment::ActiveModel {
-            id: Set(new_id()),
-            rail: Set(v.rail.rail),
-            network: Set(v.rail.network),
-            payer: Set(v.payer.to_string()),
-            asset: Set(v.rail.asset),
-            amount_base_units: Set(v.amount.base_units.to_string()),
-            decimals: Set(i32::from(v.amount.decimals)),
-            amount_usd: Set(v.amount_usd.to_string()),
-            credential_fingerprint: Set(v.fingerprint),
-            challenge_id: Set(v.challenge_id),
-            tx_reference: Set(None),
-            status: Set(PaymentStatus::Verified.as_str().to_owned()),
-            route: Set(new.route),
-            settlement: Set(Some(v.settlement)),
-            valid_until: Set(v.valid_until),
-            idempotency_scope: Set(new.idempotency.as_ref().map(|(s, _)| s.clone())),
-            idempotency_key: Set(new.idempotency.map(|(_, k)| k)),
-            created_at: Set(t),
-            updated_at: Set(t),
-        };
-        am.insert(&self.db).await.map_err(db_err)?.try_into()
+        insert_payment(&self.db, new).await
     }
 
     /// Moves a payment to `status`, optionally setting its transaction reference.
@@ -232,15 +209,7 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn transition_payment(&self, id: &str, from: PaymentStatus, to: PaymentStatus) -> Result<bool> {
-        let res = Payments::update_many()
-            .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value(to.as_str()))
-            .col_expr(payment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
-            .filter(payment::Column::Id.eq(id))
-            .filter(payment::Column::Status.eq(from.as_str()))
-            .exec(&self.db)
-            .await
-            .map_err(db_err)?;
-        Ok(res.rows_affected == 1)
+        move_payment(&self.db, id, from, to).await
     }
 
     /// Marks a payment as looked at (its `updated_at` moves), keeping its status.
@@ -304,4 +273,50 @@ impl Store {
             .map(TryInto::try_into)
             .collect()
     }
+}
+
+/// [`Store::record_payment`] on `db` (a connection or a transaction).
+pub(crate) async fn insert_payment(db: &impl ConnectionTrait, new: NewPayment) -> Result<PaymentRecord> {
+    let v = new.verified;
+    let t = now();
+    let am = payment::ActiveModel {
+        id: Set(new_id()),
+        rail: Set(v.rail.rail),
+        network: Set(v.rail.network),
+        payer: Set(v.payer.to_string()),
+        asset: Set(v.rail.asset),
+        amount_base_units: Set(v.amount.base_units.to_string()),
+        decimals: Set(i32::from(v.amount.decimals)),
+        amount_usd: Set(v.amount_usd.to_string()),
+        credential_fingerprint: Set(v.fingerprint),
+        challenge_id: Set(v.challenge_id),
+        tx_reference: Set(None),
+        status: Set(PaymentStatus::Verified.as_str().to_owned()),
+        route: Set(new.route),
+        settlement: Set(Some(v.settlement)),
+        valid_until: Set(v.valid_until),
+        idempotency_scope: Set(new.idempotency.as_ref().map(|(s, _)| s.clone())),
+        idempotency_key: Set(new.idempotency.map(|(_, k)| k)),
+        created_at: Set(t),
+        updated_at: Set(t),
+    };
+    am.insert(db).await.map_err(db_err)?.try_into()
+}
+
+/// [`Store::transition_payment`] on `db` (a connection or a transaction).
+pub(crate) async fn move_payment(
+    db: &impl ConnectionTrait,
+    id: &str,
+    from: PaymentStatus,
+    to: PaymentStatus,
+) -> Result<bool> {
+    let res = Payments::update_many()
+        .col_expr(payment::Column::Status, sea_orm::sea_query::Expr::value(to.as_str()))
+        .col_expr(payment::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
+        .filter(payment::Column::Id.eq(id))
+        .filter(payment::Column::Status.eq(from.as_str()))
+        .exec(db)
+        .await
+        .map_err(db_err)?;
+    Ok(res.rows_affected == 1)
 }
