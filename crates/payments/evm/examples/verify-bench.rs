@@ -9,8 +9,8 @@
 //! gateway's path for each: `compute_pay_x402::decode_header`, `Payment::accepts`, then
 //! `Payment::verify` of an [`EvmRail`] built with [`EvmRail::new`], `K` at a time. The rail's
 //! chain reads (`balanceOf`, `authorizationState`, the `transferWithAuthorization` simulation)
-//! go over HTTP (one JSON-RPC batch per verification) to a loopback JSON-RPC stub on other threads, which stands in for the node;
-//! its CPU time is not counted. Also measured on the same thread: the EIP-712 hash and
+//! go over HTTP, one JSON-RPC batch per verification, to a loopback JSON-RPC stub on other
+//! threads, which stands in for the node; its CPU time is not counted. Also measured on the same thread: the EIP-712 hash and
 //! signature recovery alone (the floor of any verification), and that a forged payment (a
 //! nonce other than the signed one) is refused for its signature.
 //!
