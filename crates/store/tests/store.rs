@@ -216,6 +216,36 @@ async fn idempotency_keys_replay_or_conflict(db: &TestDb) {
     assert_eq!(s.start_idempotent("w3", "k", "fp-b", None, exp).await.unwrap(), IdempotencyStart::Started);
 }
 
+async fn stale_keys_are_released_unless_a_payment_in_flight_holds_them(db: &TestDb) {
+    let s = &db.store;
+    let exp = Utc::now() + Duration::hours(1);
+    for k in ["crashed", "verified", "settled", "delivered", "answered"] {
+        assert_eq!(s.start_idempotent("w6", k, "req", None, exp).await.unwrap(), IdempotencyStart::Started);
+    }
+    let pay = |fp: &str, k: &str| NewPayment {
+        verified: verified(fp, wallet(6)),
+        route: "POST /x".into(),
+        idempotency: Some(("w6".into(), k.into())),
+    };
+    s.record_payment(pay("fp-s1", "verified")).await.unwrap();
+    let settled = s.record_payment(pay("fp-s2", "settled")).await.unwrap();
+    s.set_payment_status(&settled.id, PaymentStatus::Settled, Some("0xs2")).await.unwrap();
+    let delivered = s.record_payment(pay("fp-s3", "delivered")).await.unwrap();
+    s.set_payment_status(&delivered.id, PaymentStatus::Settled, Some("0xs3")).await.unwrap();
+    s.set_payment_status(&delivered.id, PaymentStatus::Delivered, None).await.unwrap();
+    let resp = StoredResponse { status: 201, headers: vec![], body: b"{}".to_vec() };
+    s.complete_idempotent("w6", "answered", &resp).await.unwrap();
+
+    assert_eq!(s.release_stale_idempotent(Utc::now() - Duration::seconds(30)).await.unwrap(), 0, "none is stale yet");
+    assert_eq!(s.release_stale_idempotent(Utc::now() + Duration::seconds(1)).await.unwrap(), 2);
+    let again = |k: &'static str| async move { s.start_idempotent("w6", k, "req", None, exp).await.unwrap() };
+    assert_eq!(again("crashed").await, IdempotencyStart::Started, "no payment: the request died before paying");
+    assert_eq!(again("delivered").await, IdempotencyStart::Started, "its payment ended");
+    assert_eq!(again("verified").await, IdempotencyStart::InProgress, "a live request may still hold it");
+    assert_eq!(again("settled").await, IdempotencyStart::InProgress, "a long provider create outlives the limit");
+    assert_eq!(again("answered").await, IdempotencyStart::Completed(resp));
+}
+
 async fn replay_markers_are_claimed_once_across_processes(db: &TestDb) {
     let s = &db.store;
     let exp = Utc::now() + Duration::minutes(5);
@@ -479,5 +509,6 @@ on_both_backends!(
     the_credit_ledger_never_overdraws,
     idempotency_keys_replay_or_conflict,
     replay_markers_are_claimed_once_across_processes,
+    stale_keys_are_released_unless_a_payment_in_flight_holds_them,
     api_keys_are_hashed_and_revocable,
 );

@@ -2,11 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use compute_core::{Error, ErrorKind, Result};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
 use super::now;
 use crate::entity::idempotency_key::{self, Entity as Keys};
-use crate::{Store, db_err};
+use crate::entity::payment;
+use crate::{PaymentStatus, Store, db_err};
 
 /// A response kept for replay.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,15 +118,36 @@ impl Store {
         complete_key(&self.db, scope, key, response).await
     }
 
-    /// Forgets keys still in progress that were started before `before` (their request died
-    /// before it could finish: a crash); returns how many.
+    /// Forgets keys still in progress that were started before `before` and that no payment in
+    /// flight holds (their request died before it recorded a payment: a crash); returns how
+    /// many. A key whose payment is still `verified` or `settled` stays: the request may be
+    /// alive (a provider create can outlast `before`), and if it is not, payment recovery
+    /// completes the key with the refund answer. Releasing it would let a retry with the same
+    /// key create a second resource.
     ///
     /// # Errors
     /// Database errors.
     pub async fn release_stale_idempotent(&self, before: DateTime<Utc>) -> Result<u64> {
+        let in_flight = Query::select()
+            .expr(Expr::val(1))
+            .from(payment::Entity)
+            .and_where(
+                Expr::col((payment::Entity, payment::Column::IdempotencyScope))
+                    .equals((Keys, idempotency_key::Column::Scope)),
+            )
+            .and_where(
+                Expr::col((payment::Entity, payment::Column::IdempotencyKey))
+                    .equals((Keys, idempotency_key::Column::Key)),
+            )
+            .and_where(
+                Expr::col((payment::Entity, payment::Column::Status))
+                    .is_in([PaymentStatus::Verified.as_str(), PaymentStatus::Settled.as_str()]),
+            )
+            .to_owned();
         let res = Keys::delete_many()
             .filter(idempotency_key::Column::ResponseStatus.is_null())
             .filter(idempotency_key::Column::CreatedAt.lt(before))
+            .filter(Expr::exists(in_flight).not())
             .exec(&self.db)
             .await
             .map_err(db_err)?;
