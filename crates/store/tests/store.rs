@@ -364,6 +364,54 @@ async fn a_payment_and_its_lease_are_written_and_ended_together(db: &TestDb) {
     assert!(s.finish_delivered(&p3.id, Some(gone), lease).await.unwrap());
 }
 
+async fn one_of_many_concurrent_leased_records_wins_across_processes(db: &TestDb) {
+    // Two processes (two pools), 20 requests carrying one credential; each winner releases its
+    // lease at once, so late requests find the lease free and the row taken.
+    let other = Store::connect(&db.url).await.unwrap();
+    let stores = [db.store.clone(), other];
+    let ttl = std::time::Duration::from_secs(60);
+    let tasks = (0..20).map(|i| {
+        let store = stores[i % 2].clone();
+        tokio::spawn(async move {
+            let holder = format!("req-{i}");
+            let lease = PaymentLease { key: "payment:fp-storm", holder: &holder };
+            let new =
+                NewPayment { verified: verified("fp-storm", wallet(5)), route: "POST /x".into(), idempotency: None };
+            let res = store.record_payment_leased(new, lease, ttl).await;
+            if res.is_ok() {
+                store.release_lease(lease.key, lease.holder).await.unwrap();
+            }
+            res.map(|_| ()).map_err(|e| e.kind())
+        })
+    });
+    let results: Vec<_> = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().all(|r| matches!(r, Ok(()) | Err(ErrorKind::AlreadyExists))), "{results:?}");
+}
+
+async fn a_replay_during_a_delivery_commit_is_refused_without_deadlock(db: &TestDb) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let s = &db.store;
+    let ttl = std::time::Duration::from_secs(60);
+    let new = || NewPayment { verified: verified("fp-dl", wallet(6)), route: "POST /x".into(), idempotency: None };
+    let lease = PaymentLease { key: "payment:fp-dl", holder: "req-1" };
+    let (p, _) = s.record_payment_leased(new(), lease, ttl).await.unwrap();
+    // The winner's delivery commit, as `finish_delivered` orders it: the payment row, then
+    // the lease; a replay arrives between the two.
+    let other = Store::connect(&db.url).await.unwrap();
+    let txn = s.connection().begin().await.unwrap();
+    let sql = format!("UPDATE payments SET status = 'delivered' WHERE id = '{}'", p.id);
+    txn.execute_unprepared(&sql).await.unwrap();
+    let replay = tokio::spawn(async move {
+        let lease = PaymentLease { key: "payment:fp-dl", holder: "req-2" };
+        other.record_payment_leased(new(), lease, ttl).await.map(|_| ()).map_err(|e| e.kind())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    txn.execute_unprepared("DELETE FROM leases WHERE key = 'payment:fp-dl' AND holder = 'req-1'").await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(replay.await.unwrap(), Err(ErrorKind::AlreadyExists));
+}
+
 async fn a_transaction_reference_is_recorded_once(db: &TestDb) {
     let s = &db.store;
     let a = s
@@ -503,6 +551,8 @@ on_both_backends!(
     due_rows_are_claimed_once_across_processes_earliest_first,
     a_transaction_reference_is_recorded_once,
     a_payment_and_its_lease_are_written_and_ended_together,
+    one_of_many_concurrent_leased_records_wins_across_processes,
+    a_replay_during_a_delivery_commit_is_refused_without_deadlock,
     leases_are_held_once_until_released_or_expired,
     resources_are_scoped_to_their_owner,
     a_credential_fingerprint_is_recorded_once,

@@ -46,13 +46,18 @@ impl Store {
         ttl: Duration,
     ) -> Result<(PaymentRecord, bool)> {
         let txn = self.db.begin().await.map_err(db_err)?;
-        let leased = take_lease(&txn, lease.key, lease.holder, ttl).await?;
+        // The row first, then the lease: the order `finish_delivered` locks them in. Taking
+        // the lease first, a replay held the lease while it waited on the row that a delivery
+        // commit held while it waited on the lease: a PostgreSQL deadlock. A replay now
+        // fails on the row and never touches the lease.
         let payment = insert_payment(&txn, new).await?;
+        let leased = take_lease(&txn, lease.key, lease.holder, ttl).await?;
         txn.commit().await.map_err(db_err)?;
         Ok((payment, leased))
     }
 
-    /// Ends a paid request that delivered, in one transaction: the payment moves from
+    /// Ends a paid request that delivered, in one transaction (locking the payment row, then
+    /// the lease, as [`Store::record_payment_leased`] does): the payment moves from
     /// `settled` to `delivered` (compare-and-set; the result says whether it moved), the
     /// idempotency key stores `answer` (unless it was released meanwhile: there is nothing
     /// to store it under), and `lease` is released.
