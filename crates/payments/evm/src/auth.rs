@@ -1,8 +1,8 @@
 //! The signed EIP-3009 authorization in chain types: strict parsing of the wire strings, the
 //! EIP-712 signing hash, the semantic replay key and the rail-private settlement data.
 
-use alloy::primitives::{Address, B256, Bytes, U256};
-use alloy::sol_types::{Eip712Domain, SolStruct};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::sol_types::SolStruct;
 use compute_core::{Error, ErrorKind, Result};
 use compute_pay_x402::Reason;
 use compute_pay_x402::exact_evm::{Eip3009Authorization, ExactEvmPayload};
@@ -36,9 +36,10 @@ impl SignedAuthorization {
         })
     }
 
-    /// The EIP-712 hash the payer signed, for `domain`.
-    pub(crate) fn signing_hash(&self, domain: &Eip712Domain) -> B256 {
-        self.auth.eip712_signing_hash(domain)
+    /// The EIP-712 hash the payer signed, under the domain whose separator is
+    /// `domain_separator` (the rail keeps it: it is the same for every payment).
+    pub(crate) fn signing_hash(&self, domain_separator: B256) -> B256 {
+        eip712_hash(domain_separator, self.auth.eip712_hash_struct())
     }
 
     /// The semantic replay key: SHA-256 of `(chain id, token, from, nonce)`. EIP-3009 nonces are
@@ -85,6 +86,15 @@ impl SignedAuthorization {
         let payload = ExactEvmPayload::from_json(settlement.get("payload").ok_or_else(bad)?).map_err(|_| bad())?;
         Ok((SignedAuthorization::parse(&payload).map_err(|_| bad())?, version))
     }
+}
+
+/// `keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(message))` (EIP-712 § Specification).
+pub(crate) fn eip712_hash(domain_separator: B256, struct_hash: B256) -> B256 {
+    let mut data = [0u8; 66];
+    data[..2].copy_from_slice(&[0x19, 0x01]);
+    data[2..34].copy_from_slice(domain_separator.as_slice());
+    data[34..].copy_from_slice(struct_hash.as_slice());
+    keccak256(data)
 }
 
 fn invalid(field: &str, what: &str) -> Error {
@@ -157,6 +167,15 @@ mod tests {
         assert_eq!(s.to_payload(), payload());
         let (back, v) = SignedAuthorization::from_settlement(&s.to_settlement(1)).unwrap();
         assert_eq!((back, v), (s, 1));
+    }
+
+    #[test]
+    fn the_signing_hash_from_a_kept_separator_is_alloys() {
+        let s = SignedAuthorization::parse(&payload()).unwrap();
+        let domain = alloy::sol_types::eip712_domain! {
+            name: "USDC", version: "2", chain_id: 84532, verifying_contract: Address::repeat_byte(7),
+        };
+        assert_eq!(s.signing_hash(domain.separator()), s.auth.eip712_signing_hash(&domain));
     }
 
     #[test]

@@ -136,7 +136,7 @@ impl Permit2Payment {
     /// `invalid_eip2612_extension_format` for a complete but malformed sponsoring `info`. An
     /// `info` that lacks a field (e.g. the server's advertisement echoed back) is no sponsoring.
     pub(crate) fn parse(payload: &Value, extensions: Option<&Map<String, Value>>) -> Result<Self> {
-        let wire: WirePayload = serde_json::from_value(payload.clone()).map_err(malformed)?;
+        let wire = WirePayload::deserialize(payload).map_err(malformed)?;
         let a = &wire.permit2_authorization;
         let signed = SignedPermit2 {
             from: parse_address(&a.from, "permit2Authorization.from")?,

@@ -102,6 +102,8 @@ pub struct EvmRail {
     pub(crate) token_version: String,
     /// The token's EIP-712 domain (of EIP-3009, or of EIP-2612 `permit` on Permit2 rails).
     pub(crate) domain: Eip712Domain,
+    /// `domain`'s separator, hashed once.
+    pub(crate) domain_separator: B256,
     /// EIP-3009 or Permit2.
     pub(crate) transfer_method: TransferMethod,
     /// Canonical Permit2 (the `verifyingContract` of Permit2 signatures).
@@ -215,6 +217,7 @@ impl EvmRail {
             pay_to,
             token_name: config.token.name,
             token_version: config.token.version,
+            domain_separator: domain.separator(),
             domain,
             transfer_method: config.transfer_method,
             permit2: parse_config_address(PERMIT2, "Permit2")?,

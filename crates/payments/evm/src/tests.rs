@@ -205,6 +205,12 @@ async fn tampered_accepted_fields_are_rejected() {
         ("maxTimeoutSeconds", json!(3600), "invalid_payment_requirements"),
         ("extra", json!({"name": "USD Coin", "version": "2"}), "invalid_payment_requirements"),
         ("extra", json!({"name": "USDC", "version": "1"}), "invalid_payment_requirements"),
+        (
+            "extra",
+            json!({"name": "USDC", "version": "2", "assetTransferMethod": "permit2"}),
+            "invalid_payment_requirements",
+        ),
+        ("extra", json!(null), "invalid_payment_requirements"),
     ];
     for (field, value, reason) in cases {
         let Credential::X402 { mut payload, .. } = credential.clone() else { unreachable!() };

@@ -78,7 +78,7 @@ impl EvmRail {
         self.check_terms(&signed, amount, version, now_unix())?;
         // (6) signature.
         let auth = &signed.auth;
-        let hash = signed.signing_hash(&self.domain);
+        let hash = signed.signing_hash(self.domain_separator);
         self.check_signature(auth.from, hash, &signed.signature, Reason::InvalidExactEvmPayloadSignature).await?;
         // (7) balance, (8) nonce unused, (9) simulation.
         self.check_chain_state(&signed).await?;
@@ -97,33 +97,36 @@ impl EvmRail {
         })
     }
 
-    /// (1) v2: every field of `accepted` equals the offer for `charge`.
+    /// (1) v2: every field of `accepted` equals the offer for `charge` (the fields
+    /// [`EvmRail::requirements_v2`] writes, compared without building it again).
     pub(crate) fn check_accepted(&self, accepted: &v2::PaymentRequirements, charge: &Charge) -> Result<()> {
-        let offer = self.requirements_v2(charge)?;
-        if accepted.scheme != offer.scheme {
+        if accepted.scheme != SCHEME_EXACT {
             return Err(rejected(Reason::InvalidScheme, format!("scheme {:?} is not exact", accepted.scheme)));
         }
-        if accepted.network != offer.network {
+        if accepted.network != self.info.network {
             return Err(rejected(
                 Reason::InvalidNetwork,
-                format!("network {:?} is not {}", accepted.network, offer.network),
+                format!("network {:?} is not {}", accepted.network, self.info.network),
             ));
         }
-        let extra =
-            |v: &Option<Value>, k: &str| v.as_ref().and_then(|e| e.get(k)).and_then(Value::as_str).map(str::to_owned);
-        let mismatch = if accepted.amount != offer.amount {
+        let extra = |k: &str| accepted.extra.as_ref().and_then(|e| e.get(k)).and_then(Value::as_str);
+        let method = match self.transfer_method {
+            TransferMethod::Eip3009 => None,
+            TransferMethod::Permit2 => Some(TransferMethod::Permit2.as_str()),
+        };
+        let mismatch = if accepted.amount != self.amount(charge)?.to_string() {
             Some("amount")
         } else if !same_address(&accepted.asset, self.asset) {
             Some("asset")
         } else if !same_address(&accepted.pay_to, self.pay_to) {
             Some("payTo")
-        } else if accepted.max_timeout_seconds != offer.max_timeout_seconds {
+        } else if accepted.max_timeout_seconds != self.max_timeout_seconds {
             Some("maxTimeoutSeconds")
-        } else if extra(&accepted.extra, "name") != extra(&offer.extra, "name") {
+        } else if extra("name") != Some(self.token_name.as_str()) {
             Some("extra.name")
-        } else if extra(&accepted.extra, "version") != extra(&offer.extra, "version") {
+        } else if extra("version") != Some(self.token_version.as_str()) {
             Some("extra.version")
-        } else if extra(&accepted.extra, "assetTransferMethod") != extra(&offer.extra, "assetTransferMethod") {
+        } else if extra("assetTransferMethod") != method {
             Some("extra.assetTransferMethod")
         } else {
             None

@@ -45,7 +45,7 @@ impl ExactEvmPayload {
     /// # Errors
     /// [`ErrorKind::InvalidInput`] with reason `invalid_payload` when the shape is wrong.
     pub fn from_json(json: &Value) -> Result<Self> {
-        serde_json::from_value(json.clone()).map_err(|e| {
+        Self::deserialize(json).map_err(|e| {
             Error::new(ErrorKind::InvalidInput, format!("malformed exact EVM payload: {e}"))
                 .with_reason(Reason::InvalidPayload)
         })

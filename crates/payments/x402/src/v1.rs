@@ -74,7 +74,7 @@ impl PaymentPayload {
     /// not 1, `invalid_payload` when the JSON does not have the v1 shape.
     pub fn from_json(json: &Value) -> Result<Self> {
         crate::v2::check_version(json, VERSION)?;
-        serde_json::from_value(json.clone()).map_err(|e| {
+        Self::deserialize(json).map_err(|e| {
             Error::new(ErrorKind::InvalidInput, format!("malformed x402 v1 payment payload: {e}"))
                 .with_reason(Reason::InvalidPayload)
         })

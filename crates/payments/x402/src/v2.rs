@@ -90,7 +90,7 @@ impl PaymentPayload {
     /// not 2, `invalid_payload` when the JSON does not have the v2 shape.
     pub fn from_json(json: &Value) -> Result<Self> {
         check_version(json, VERSION)?;
-        serde_json::from_value(json.clone()).map_err(|e| {
+        Self::deserialize(json).map_err(|e| {
             Error::new(ErrorKind::InvalidInput, format!("malformed x402 v2 payment payload: {e}"))
                 .with_reason(Reason::InvalidPayload)
         })
