@@ -96,7 +96,9 @@ impl Store {
         opts.connect_timeout(Duration::from_secs(5)).acquire_timeout(Duration::from_secs(10)).sqlx_logging(false);
         if backend == Backend::Sqlite {
             // One writer: SQLite serialises writes anyway, and `:memory:` is per connection.
-            opts.max_connections(1).min_connections(1);
+            // That connection is never recycled (the pool's defaults would replace it after
+            // 30 minutes, taking a `:memory:` database and its connection pragmas with it).
+            opts.max_connections(1).min_connections(1).max_lifetime(None).idle_timeout(None);
         } else {
             opts.max_connections(16);
         }
@@ -160,6 +162,14 @@ pub(crate) fn db_err(e: DbErr) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_sqlite_connection_is_never_recycled() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let pool = store.connection().get_sqlite_connection_pool().options().clone();
+        assert_eq!((pool.get_max_lifetime(), pool.get_idle_timeout()), (None, None));
+        assert_eq!((pool.get_max_connections(), pool.get_min_connections()), (1, 1));
+    }
 
     #[test]
     fn sqlite_file_paths_are_found() {
