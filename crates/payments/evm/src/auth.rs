@@ -89,7 +89,7 @@ impl SignedAuthorization {
 }
 
 /// `keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(message))` (EIP-712 § Specification).
-pub(crate) fn eip712_hash(domain_separator: B256, struct_hash: B256) -> B256 {
+fn eip712_hash(domain_separator: B256, struct_hash: B256) -> B256 {
     let mut data = [0u8; 66];
     data[..2].copy_from_slice(&[0x19, 0x01]);
     data[2..34].copy_from_slice(domain_separator.as_slice());

@@ -252,17 +252,23 @@ impl EvmRail {
         Ok(units)
     }
 
-    /// `extra` of the offers: the token's EIP-712 domain name and version, plus
-    /// `assetTransferMethod: "permit2"` on Permit2 rails (absent means EIP-3009).
-    fn extra(&self) -> Value {
+    /// `extra.assetTransferMethod` of the offers: `"permit2"` on Permit2 rails, absent (meaning
+    /// EIP-3009) otherwise.
+    pub(crate) fn asset_transfer_method(&self) -> Option<&'static str> {
         match self.transfer_method {
-            TransferMethod::Eip3009 => json!({"name": self.token_name, "version": self.token_version}),
-            TransferMethod::Permit2 => json!({
-                "name": self.token_name,
-                "version": self.token_version,
-                "assetTransferMethod": TransferMethod::Permit2.as_str(),
-            }),
+            TransferMethod::Eip3009 => None,
+            TransferMethod::Permit2 => Some(TransferMethod::Permit2.as_str()),
         }
+    }
+
+    /// `extra` of the offers: the token's EIP-712 domain name and version, plus
+    /// [`EvmRail::asset_transfer_method`] when there is one.
+    fn extra(&self) -> Value {
+        let mut extra = json!({"name": self.token_name, "version": self.token_version});
+        if let Some(method) = self.asset_transfer_method() {
+            extra["assetTransferMethod"] = json!(method);
+        }
+        extra
     }
 
     /// The v2 `PaymentRequirements` for `charge`.

@@ -110,10 +110,6 @@ impl EvmRail {
             ));
         }
         let extra = |k: &str| accepted.extra.as_ref().and_then(|e| e.get(k)).and_then(Value::as_str);
-        let method = match self.transfer_method {
-            TransferMethod::Eip3009 => None,
-            TransferMethod::Permit2 => Some(TransferMethod::Permit2.as_str()),
-        };
         let mismatch = if accepted.amount != self.amount(charge)?.to_string() {
             Some("amount")
         } else if !same_address(&accepted.asset, self.asset) {
@@ -126,7 +122,7 @@ impl EvmRail {
             Some("extra.name")
         } else if extra("version") != Some(self.token_version.as_str()) {
             Some("extra.version")
-        } else if extra("assetTransferMethod") != method {
+        } else if extra("assetTransferMethod") != self.asset_transfer_method() {
             Some("extra.assetTransferMethod")
         } else {
             None
